@@ -1,0 +1,186 @@
+"""The Dafny backend: verifier outcome + integrity guard -> one `FileResult` with an honest verdict.
+
+Verdict rules (first match wins):
+1. the process was killed at the wall-clock limit -> `timeout`;
+2. the verifier crashed, or a parse / resolution error -> `error`;
+3. the integrity guard found a violation (including warnings that reveal an escape from proof) -> `rejected`;
+4. any verification error other than a time-out -> `failed`; only time-outs / resource limits -> `timeout`;
+5. exit status 0 with no error diagnostics -> `verified`. Anything else (an exit status that no diagnostic
+   explains) is `error`: nothing is reported verified by accident.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from verifier.cache import Store
+from verifier.errors import BadInput
+from verifier.models import (
+    Diagnostic,
+    DiagnosticKind,
+    FileResult,
+    IntegrityViolation,
+    Severity,
+    ToolchainRef,
+    TrustedAssumption,
+    Verdict,
+    WarningClass,
+)
+
+from .integrity import check_integrity
+from .runner import DafnyOptions, DafnyRunner, VerifierRun
+from .syntax import outline
+
+_TIMEOUT_KINDS = {DiagnosticKind.timeout.value, DiagnosticKind.resource_limit.value}
+_STATIC_KINDS = {DiagnosticKind.parse.value, DiagnosticKind.resolution.value}
+ESCAPE_WARNING_RULE = "QED-W001"
+
+
+def read_source(path: Path, what: str) -> str:
+    """Read a Dafny file as UTF-8, or raise BadInput naming the problem and the fix."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
+    except IsADirectoryError:
+        raise BadInput(f"{what} {path} is a directory", fix="pass a .dfy file") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
+    except OSError as e:
+        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
+
+
+@dataclass
+class DafnyBackend:
+    """Verifies `.dfy` files with the Dafny found by `toolchains` (or the given install)."""
+
+    install: object | None = None
+    options: DafnyOptions = field(default_factory=DafnyOptions)
+    store: Store | None = field(default_factory=Store)
+    use_cache: bool = True
+    name: str = "dafny"
+    suffixes: tuple[str, ...] = (".dfy",)
+
+    def __post_init__(self) -> None:
+        self._runner: DafnyRunner | None = None
+
+    @property
+    def runner(self) -> DafnyRunner:
+        if self._runner is None:
+            if self.install is None:
+                from toolchains.discovery import locate_dafny
+
+                self.install = locate_dafny()
+            self._runner = DafnyRunner(self.install, self.store)
+        return self._runner
+
+    def toolchain(self) -> ToolchainRef:
+        inst = self.runner.install
+        solver = f"z3 {inst.solver_version}" if getattr(inst, "solver_version", None) else None
+        return ToolchainRef(name="dafny", version=inst.version, path=str(inst.path), solver=solver)
+
+    def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
+              display_name: str | None = None, options: DafnyOptions | None = None) -> FileResult:
+        start = time.monotonic()
+        shown = display_name or str(file)
+        source = read_source(file, "file")
+        spec_source = read_source(spec, "spec") if spec is not None else None
+        opts = options or self.options
+        pending = self.runner.begin(file, source, opts, timeout, self.use_cache)
+        try:
+            if spec is not None:
+                self._check_spec(spec, spec_source, timeout)
+            # The guard runs while Dafny works on its own core.
+            report = check_integrity(source, shown, spec_source, str(spec) if spec else None)
+        except BaseException:
+            pending.cancel()
+            raise
+        run = pending.result()
+        diagnostics = _attach(run, file, shown, source)
+        violations = list(report.violations) + _escape_warnings(diagnostics, report.violations, report.assumptions)
+        verdict, note = decide(run, diagnostics, violations)
+        return FileResult(
+            file=shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
+            assumptions=list(report.assumptions), members=run.members,
+            duration_s=round(time.monotonic() - start, 3), toolchain=self.toolchain(), command=run.command,
+            exit_code=run.exit_code, cached=run.cached, verifier_crashed=run.crashed, scope=list(opts.filter_symbols) or None, note=note,
+        )
+
+    def _check_spec(self, spec: Path, spec_source: str, timeout: float) -> None:
+        """A contract must itself parse and type-check, or nothing can be compared against it."""
+        run = self.runner.resolve(spec, spec_source, timeout, self.use_cache)
+        errors = [d for d in run.diagnostics if d.severity == Severity.error]
+        if run.timed_out or errors or run.exit_code not in (0, None):
+            first = errors[0] if errors else None
+            where = f"{spec}:{first.line}: {first.message}" if first else f"{spec}: dafny resolve exit {run.exit_code}"
+            raise BadInput(f"the spec does not type-check ({where})",
+                           fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")
+
+
+def decide(run: VerifierRun, diagnostics: list[Diagnostic], violations: list[IntegrityViolation]
+           ) -> tuple[Verdict, str | None]:
+    """Apply the verdict rules of this module's docstring."""
+    errors = [d for d in diagnostics if d.severity == Severity.error]
+    if run.timed_out:
+        return Verdict.timeout, f"killed after {run.duration_s:.0f} s (wall-clock limit; raise it with --timeout)"
+    if run.crashed:
+        return Verdict.error, "the verifier crashed: " + _first(run.unparsed + run.status)
+    if any(d.kind in _STATIC_KINDS or d.source not in (None, "Verifier") for d in errors):
+        return Verdict.error, None
+    if violations:
+        return Verdict.rejected, None
+    if errors:
+        if all(d.kind in _TIMEOUT_KINDS for d in errors):
+            return Verdict.timeout, "the solver hit its time or resource limit"
+        return Verdict.failed, None
+    if run.exit_code == 0:
+        return Verdict.verified, None
+    return Verdict.error, f"dafny exited with status {run.exit_code} without reporting an error"
+
+
+def _first(lines: list[str]) -> str:
+    return next((l.strip() for l in lines if l.strip()), "no message")
+
+
+def _attach(run: VerifierRun, file: Path, shown: str, source: str) -> list[Diagnostic]:
+    """Show the user's own path for the main file, and name the enclosing member of each diagnostic."""
+    absolute = str(file.resolve())
+    try:
+        tree = outline(source)
+    except Exception:  # the outline is a convenience; a file it cannot read still gets its diagnostics
+        tree = None
+    out = []
+    for d in run.diagnostics:
+        d = d.model_copy(deep=True)
+        if d.file == absolute:
+            d.file = shown
+            if tree is not None and d.line is not None:
+                d.member = tree.member_at(d.line)
+        for r in d.related:
+            if r.file == absolute:
+                r.file = shown
+        out.append(d)
+    return out
+
+
+def _escape_warnings(diagnostics: list[Diagnostic], found: list[IntegrityViolation],
+                     trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
+    """Dafny's own warnings that reveal an escape, unless the guard already reported that line or the
+    contract itself gives it (a trusted assumption)."""
+    seen = {(v.file, v.line) for v in found}
+    trusted_members = {a.member for a in trusted if a.member}
+    trusted_lines = {(a.file, a.line) for a in trusted}
+    out = []
+    for d in diagnostics:
+        if d.severity != Severity.warning or d.warning_class != WarningClass.escape:
+            continue
+        if (d.file, d.line) in seen or (d.file, d.line) in trusted_lines or (d.member and d.member in trusted_members):
+            continue
+        seen.add((d.file, d.line))
+        out.append(IntegrityViolation(
+            rule=ESCAPE_WARNING_RULE, file=d.file, line=d.line, column=d.column, member=d.member,
+            message=f"Dafny warns of an escape from proof: {d.message} -- remove it; everything must be proved",
+        ))
+    return out

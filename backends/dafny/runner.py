@@ -1,0 +1,215 @@
+"""Runs `dafny verify` on one file and returns what the verifier said, with a content-addressed cache.
+
+This module knows the command line and the raw outcome; turning an outcome plus the integrity guard into a
+verdict is `backends.dafny.backend`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from verifier import procs
+from verifier.cache import Store, digest
+from verifier.errors import ToolchainError
+from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, Severity
+
+from .output import parse_json_output, parse_log, parse_text_output
+
+CACHE_NAMESPACE = "dafny-verify-v1"
+_MAIN = "<main>"  # stands for the verified file's absolute path inside cached entries
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
+_CRASH = re.compile(r"internal compilation exception|Unhandled exception|System\.\w+Exception", re.I)
+
+
+@dataclass(frozen=True)
+class DafnyOptions:
+    """Verifier options that change results (all of them are part of the cache key)."""
+
+    time_limit_s: int | None = None  # --verification-time-limit (Dafny's default: 30 s per batch)
+    resource_limit: str | None = None  # --resource-limit (Z3 rlimit)
+    cores: int | None = None
+    filter_symbols: tuple[str, ...] = ()  # --filter-symbol: verify only these members (the repair loop)
+    extra_args: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        a: list[str] = []
+        if self.time_limit_s is not None:
+            a += ["--verification-time-limit", str(self.time_limit_s)]
+        if self.resource_limit is not None:
+            a += ["--resource-limit", str(self.resource_limit)]
+        if self.cores is not None:
+            a += ["--cores", str(self.cores)]
+        for s in self.filter_symbols:
+            a += ["--filter-symbol", s]
+        return a + list(self.extra_args)
+
+
+class VerifierRun(BaseModel):
+    """The raw outcome of one `dafny verify` process (what is cached)."""
+
+    command: list[str]
+    exit_code: int | None
+    timed_out: bool = False
+    crashed: bool = False
+    duration_s: float
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    members: list[MemberOutcome] = Field(default_factory=list)
+    status: list[str] = Field(default_factory=list)
+    unparsed: list[str] = Field(default_factory=list)
+    cached: bool = False
+
+
+@dataclass
+class DafnyRunner:
+    """Knows one Dafny install (`toolchains.discovery.DafnyInstall`) and how to run it."""
+
+    install: object  # DafnyInstall: path, full_version, solver_version, extra_args
+    store: Store | None = field(default_factory=Store)
+
+    def command(self, file: Path, log_file: Path | None, options: DafnyOptions, subcommand: str = "verify") -> list[str]:
+        """The exact command line. `--allow-warnings` keeps the exit code about errors; qed classifies the
+        warnings itself (style/trigger never fail a proof, escapes are integrity violations)."""
+        # `resolve` has no --json-output in 4.11: it is read with the text parser.
+        fmt = "--json-output" if subcommand == "verify" else "--show-snippets:false"
+        argv = [str(self.install.path), subcommand, fmt, "--allow-warnings"]
+        if log_file is not None:
+            argv += ["--log-format", f"json;LogFileName={log_file}"]
+        return argv + [*self.install.extra_args, *options.args(), str(file)]
+
+    def cache_key(self, file: Path, source: str, options: DafnyOptions, subcommand: str = "verify") -> str:
+        parts = [CACHE_NAMESPACE, subcommand, str(self.install.full_version), str(self.install.solver_version or ""),
+                 json.dumps(list(self.install.extra_args) + options.args()), source]
+        for inc_path, inc_text in included_sources(file, source):
+            parts += [str(inc_path), inc_text]
+        return digest(*parts)
+
+    def verify(self, file: Path, source: str, options: DafnyOptions, timeout: float,
+               use_cache: bool = True) -> VerifierRun:
+        """Verify `file` (whose current text is `source`), answering from the cache when it can."""
+        return self.begin(file, source, options, timeout, use_cache, "verify").result()
+
+    def resolve(self, file: Path, source: str, timeout: float, use_cache: bool = True) -> VerifierRun:
+        """Parse and type-check only (`dafny resolve`), e.g. to check that a contract is well-formed."""
+        return self.begin(file, source, DafnyOptions(), timeout, use_cache, "resolve").result()
+
+    def begin(self, file: Path, source: str, options: DafnyOptions, timeout: float, use_cache: bool = True,
+              subcommand: str = "verify") -> "PendingRun":
+        """Start the verifier now (or find the answer in the cache); collect it with `.result()`.
+        Lets the caller do its own work (the integrity guard) while Dafny runs."""
+        file = file.resolve()
+        key = self.cache_key(file, source, options, subcommand) if self.store is not None and use_cache else None
+        if key is not None:
+            hit = self.store.get(CACHE_NAMESPACE, key)
+            if hit is not None:
+                try:
+                    run = VerifierRun.model_validate(_relocate(hit, _MAIN, str(file)))
+                    run.cached = True
+                    return PendingRun(self, file, key, cached=run)
+                except ValueError:
+                    pass  # an old or damaged entry: verify again
+        tmp = tempfile.TemporaryDirectory(prefix="qed-dafny-")
+        log = Path(tmp.name) / "log.json" if subcommand == "verify" else None
+        argv = self.command(file, log, options, subcommand)
+        try:
+            running = procs.start(argv, timeout=timeout, cwd=file.parent)
+        except OSError as e:
+            tmp.cleanup()
+            raise ToolchainError(f"cannot start Dafny at {self.install.path}: {e.strerror or e}",
+                                 fix="run `qed toolchain status` and fix or reinstall Dafny") from e
+        return PendingRun(self, file, key, running=running, tmp=tmp, log=log)
+
+
+@dataclass
+class PendingRun:
+    """A verifier run that has started (or a cache hit)."""
+
+    runner: DafnyRunner
+    file: Path
+    key: str | None
+    cached: VerifierRun | None = None
+    running: procs.Running | None = None
+    tmp: tempfile.TemporaryDirectory | None = None
+    log: Path | None = None
+
+    def cancel(self) -> None:
+        """Stop a run whose result is no longer wanted (kills the verifier and its children)."""
+        if self.running is not None and self.cached is None:
+            self.running.kill()
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+    def result(self) -> VerifierRun:
+        if self.cached is not None:
+            return self.cached
+        assert self.running is not None and self.tmp is not None
+        try:
+            proc = self.running.wait()
+            parsed = (parse_json_output if "--json-output" in self.running.argv else parse_text_output)(proc.stdout)
+            members = parse_log(self.log) if self.log is not None else []
+        finally:
+            self.tmp.cleanup()
+        argv = self.running.argv
+        shown = [a if not a.startswith("json;LogFileName=") else "json;LogFileName=<log.json>" for a in argv]
+        run = VerifierRun(
+            command=shown, exit_code=proc.returncode, timed_out=proc.timed_out, duration_s=round(proc.duration_s, 3),
+            diagnostics=parsed.diagnostics, members=members, status=parsed.status,
+            unparsed=(parsed.other + proc.stderr.splitlines())[:50],
+        )
+        _check_toolchain(run, proc.stderr)
+        run.crashed = not run.timed_out and (
+            run.exit_code is None or run.exit_code < 0 or run.exit_code > 5
+            or any(_CRASH.search(x) for x in run.unparsed + run.status)
+        )
+        store = self.runner.store
+        if self.key is not None and store is not None and not run.timed_out and not run.crashed:
+            store.put(CACHE_NAMESPACE, self.key, _relocate(run.model_dump(mode="json"), str(self.file), _MAIN))
+        self.cached = run
+        return run
+
+
+def _check_toolchain(run: VerifierRun, stderr: str) -> None:
+    """Problems of the toolchain itself are never verification results (e.g. a missing Z3 exits 4)."""
+    for d in run.diagnostics:
+        if d.kind == DiagnosticKind.toolchain and d.line is None and "z3" in d.message.lower():
+            raise ToolchainError(f"Dafny cannot run its solver: {d.message.splitlines()[0]}",
+                                 fix="run `qed toolchain install dafny`, or set QED_Z3 to a Z3 4.12.1 binary")
+    if run.exit_code == 1 and not any(d.severity == Severity.error for d in run.diagnostics):
+        first = next((l for l in (stderr.splitlines() + run.unparsed) if l.strip()), "no message")
+        raise ToolchainError(f"Dafny rejected the command line: {first.strip()}",
+                             fix="check the options passed to qed (and `qed toolchain status`)")
+
+
+def included_sources(file: Path, source: str, _seen: set[Path] | None = None) -> list[tuple[Path, str]]:
+    """Files reached through `include "..."` (transitively), with their text; unreadable ones are skipped
+    (Dafny reports them)."""
+    seen = _seen if _seen is not None else {file.resolve()}
+    out: list[tuple[Path, str]] = []
+    for rel in _INCLUDE.findall(source):
+        p = (file.parent / rel).resolve()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        out.append((p, text))
+        out += included_sources(p, text, seen)
+    return out
+
+
+def _relocate(obj, old: str, new: str):
+    """Replace a path string everywhere in a JSON-like value (keeps cache entries independent of location)."""
+    if isinstance(obj, str):
+        return new if obj == old else obj
+    if isinstance(obj, list):
+        return [_relocate(x, old, new) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _relocate(v, old, new) for k, v in obj.items()}
+    return obj

@@ -1,0 +1,968 @@
+r"""An exact Dafny 4.x tokenizer and a declaration outline (no expression parser).
+
+`tokenize(src)` follows the scanner of Dafny 4.11 (`Dafny.atg`, Coco/R), checked against the real binary:
+
+* comments: `//` to the end of the line, where a lone CR also ends a line (Coco turns a CR that is not followed
+  by LF into an end of line: Dafny verifies `// c<CR>assume false;` *with* the assume); `/* */` nest, and an
+  unterminated `/*` runs to the end of the file (checked: Dafny 4.11 ignores everything after it);
+* identifiers are ASCII letters, digits, `_`, `?`, `'` (`x'`, `a'b`, `Cons?`, `'T`); a literal `'a'` is a char,
+  and the longest match wins, as in Coco (`'ab'` is an identifier). Any other character outside strings,
+  chars and comments is an `invalid` token: Dafny 4.11 rejects it (no Unicode identifiers or operators);
+* numbers: `1_000`, `0xFF`, `1.5`, `.5`, `1e-3`, `1.5e3`; after a `.` only digits (`t.1.0` is two selections);
+* strings `"..\".."` and verbatim `@"..""..."` (may span lines), chars `'a'`, `'\n'`, `'\U{1F600}'`, `'\u0041'`;
+* `{:` (attribute start) is one token; `@` is its own token (attribute `@Name(..)`, or a label `old@L`);
+* multi-character operators by longest match; `!in` only when not followed by an identifier character.
+
+Lines are 1-based and count LF, CRLF and lone CR; columns are 1-based code points.
+
+`outline(src)` finds every declaration at module/class level (modules, imports, exports, classes, traits,
+datatypes and their constructors, newtypes, types, iterators, methods, constructors, functions, predicates,
+lemmas, consts and fields), with attributes, signature tokens, specification clauses in order, and body span.
+It never raises: what it cannot read is recorded in `Outline.problems`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+# --------------------------------------------------------------------------------------------------- tokens
+
+IDENT, KEYWORD, NUMBER, STRING, CHAR, OP, ATTR_OPEN, INVALID = (
+    "ident", "keyword", "number", "string", "char", "op", "attr_open", "invalid")
+
+#: Words the Dafny 4.11 scanner reserves (tested: `var w := 1;` fails to parse for each of these).
+KEYWORDS = frozenset("""
+abstract allocated as assert assume bool break by calc case char class codatatype colemma const constructor continue
+copredicate datatype decreases else ensures exists expect export extends false for forall fresh function ghost if
+imap import in include inductive int invariant is iset iterator label lemma map match method modifies modify module
+multiset nameonly nat new newtype null object object? old opaque opened ORDINAL predicate print provides reads real
+refines requires return returns reveals seq set static string then this trait true twostate type unchanged var while
+witness yield yields
+""".split())
+#: Words with a meaning only in some places; they may also be identifiers (`least`, `greatest`, `older`, ...).
+CONTEXTUAL = frozenset({"least", "greatest", "older", "reveal", "hide", "to", "downto"})
+
+_ARRAY_OR_BV = re.compile(r"array(?:[2-9]\d*|1\d+)?\??|bv(?:0|[1-9]\d*)")
+_WS = re.compile(r"[ \t\r\n]+")
+_LINE_COMMENT = re.compile(r"//[^\n\r]*")
+_IDENT = re.compile(r"[A-Za-z_?][A-Za-z0-9_?']*")
+_TICK_RUN = re.compile(r"'[A-Za-z0-9_?']*")
+_CHAR = re.compile(
+    r"'(?:[^'\\\r\n]|\\['\"\\0nrt]|\\u[0-9A-Fa-f]{4}|\\U\{[0-9A-Fa-f](?:_?[0-9A-Fa-f])*\})'")
+_STRING = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
+_VERBATIM = re.compile(r'@"(?:[^"]|"")*"')
+_HEX = re.compile(r"0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*")
+_DIGITS = re.compile(r"\d(?:_?\d)*")
+_NUMBER = re.compile(r"\d(?:_?\d)*(?:\.\d(?:_?\d)*)?(?:e-?\d(?:_?\d)*)?")
+_DOT_NUMBER = re.compile(r"\.\d(?:_?\d)*(?:e-?\d(?:_?\d)*)?")
+_NOT_IN = re.compile(r"!in(?![A-Za-z0-9_?'])")
+_OPS = re.compile(
+    r"\.\.\.|\.\.|::|:=|:\||:-|<==>|==>|<==|==|=>|!=|!!|<=|>=|&&|\|\||-->|->|~>"
+    r"|[-+*/%^&|!<>=.,;:()\[\]{}`#@]")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token. `offset`/`end` index `src` (code points); `line`/`col` are 1-based."""
+
+    kind: str
+    text: str
+    line: int
+    col: int
+    offset: int
+    end: int
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind},{self.text!r},{self.line}:{self.col})"
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str
+    line: int
+    col: int
+    offset: int
+    end: int
+
+
+@dataclass
+class Lexed:
+    tokens: list[Token]
+    comments: list[Comment]
+    line_starts: list[int]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a code-point offset."""
+        i = bisect.bisect_right(self.line_starts, offset) - 1
+        return i + 1, offset - self.line_starts[i] + 1
+
+
+def _line_starts(src: str) -> list[int]:
+    return [0] + [m.end() for m in _NEWLINE.finditer(src)]
+
+
+def _block_comment_end(src: str, pos: int) -> int:
+    """End offset of the nested comment opened at `pos`; an unclosed comment runs to the end of the file."""
+    level, i = 1, pos + 2
+    while True:
+        close = src.find("*/", i)
+        if close < 0:
+            return len(src)
+        opening = src.find("/*", i)
+        if 0 <= opening < close:
+            level, i = level + 1, opening + 2
+        else:
+            level, i = level - 1, close + 2
+            if level == 0:
+                return i
+
+
+def lex(src: str) -> Lexed:
+    """Tokens and comments of `src`, with the line table. Never raises."""
+    starts = _line_starts(src)
+    toks: list[Token] = []
+    comments: list[Comment] = []
+    n = len(src)
+    pos = 1 if src.startswith("\ufeff") else 0
+    line_idx = 0
+
+    def where(off: int) -> tuple[int, int]:
+        nonlocal line_idx
+        while line_idx + 1 < len(starts) and starts[line_idx + 1] <= off:
+            line_idx += 1
+        return line_idx + 1, off - starts[line_idx] + 1
+
+    def emit(kind: str, start: int, end: int) -> None:
+        line, col = where(start)
+        toks.append(Token(kind, src[start:end], line, col, start, end))
+
+    while pos < n:
+        c = src[pos]
+        if c in " \t\r\n":
+            pos = _WS.match(src, pos).end()
+            continue
+        if c == "/" and pos + 1 < n:
+            nxt = src[pos + 1]
+            if nxt == "/":
+                end = _LINE_COMMENT.match(src, pos).end()
+                line, col = where(pos)
+                comments.append(Comment(src[pos:end], line, col, pos, end))
+                pos = end
+                continue
+            if nxt == "*":
+                end = _block_comment_end(src, pos)
+                line, col = where(pos)
+                comments.append(Comment(src[pos:end], line, col, pos, end))
+                pos = end
+                continue
+        if c.isascii() and (c.isalpha() or c in "_?"):
+            end = _IDENT.match(src, pos).end()
+            word = src[pos:end]
+            kind = KEYWORD if word in KEYWORDS or _ARRAY_OR_BV.fullmatch(word) else IDENT
+            emit(kind, pos, end)
+            pos = end
+            continue
+        if c == "'":
+            run = _TICK_RUN.match(src, pos).group()
+            ident_len = 2 if len(run) == 3 and run[2] == "'" else len(run)
+            m = _CHAR.match(src, pos)
+            char_len = m.end() - pos if m else 0
+            if char_len >= ident_len:
+                emit(CHAR, pos, pos + char_len)
+                pos += char_len
+            else:
+                emit(IDENT, pos, pos + ident_len)
+                pos += ident_len
+            continue
+        if c.isascii() and c.isdigit():
+            after_dot = bool(toks) and toks[-1].text == "." and toks[-1].end == pos
+            m = (_HEX.match(src, pos) or _DIGITS.match(src, pos)) if after_dot else (
+                _HEX.match(src, pos) or _NUMBER.match(src, pos))
+            emit(NUMBER, pos, m.end())
+            pos = m.end()
+            continue
+        if c == '"':
+            m = _STRING.match(src, pos)
+            if m:
+                emit(STRING, pos, m.end())
+                pos = m.end()
+            else:
+                emit(INVALID, pos, pos + 1)
+                pos += 1
+            continue
+        if c == "@" and pos + 1 < n and src[pos + 1] == '"':
+            m = _VERBATIM.match(src, pos)
+            if m:
+                emit(STRING, pos, m.end())
+                pos = m.end()
+                continue
+        if c == "{" and pos + 1 < n and src[pos + 1] == ":":
+            emit(ATTR_OPEN, pos, pos + 2)
+            pos += 2
+            continue
+        if c == "." and pos + 1 < n and src[pos + 1].isascii() and src[pos + 1].isdigit():
+            prev = toks[-1] if toks else None
+            if prev is None or (prev.kind in (OP, ATTR_OPEN) and prev.text not in (")", "]", "}", ".")):
+                m = _DOT_NUMBER.match(src, pos)
+                emit(NUMBER, pos, m.end())
+                pos = m.end()
+                continue
+        if c == "!":
+            m = _NOT_IN.match(src, pos)
+            if m:
+                emit(OP, pos, m.end())
+                pos = m.end()
+                continue
+        m = _OPS.match(src, pos)
+        if m:
+            emit(OP, pos, m.end())
+            pos = m.end()
+            continue
+        emit(INVALID, pos, pos + 1)
+        pos += 1
+    return Lexed(toks, comments, starts)
+
+
+def tokenize(src: str) -> list[Token]:
+    """The tokens of `src` (comments and whitespace dropped)."""
+    return lex(src).tokens
+
+
+def texts(tokens: Sequence[Token]) -> tuple[str, ...]:
+    """The token texts: what two token sequences are compared on (whitespace/comment-insensitive)."""
+    return tuple(t.text for t in tokens)
+
+
+def render(tokens: Sequence[Token], limit: int = 160) -> str:
+    """A short one-line rendering of `tokens` for messages."""
+    out = " ".join(t.text for t in tokens)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+# -------------------------------------------------------------------------------------------------- outline
+
+CALLABLE_KINDS = frozenset({"method", "constructor", "lemma", "function", "predicate", "iterator"})
+CONTAINER_KINDS = frozenset({"module", "class", "trait", "datatype", "codatatype", "newtype", "type"})
+CLAUSE_KEYWORDS = frozenset({"requires", "ensures", "reads", "modifies", "decreases", "invariant", "witness"})
+DECL_MODIFIERS = ("abstract", "ghost", "static", "opaque")
+_DECL_START = frozenset({
+    "method", "function", "predicate", "lemma", "constructor", "colemma", "copredicate", "inductive", "twostate",
+    "iterator", "class", "trait", "datatype", "codatatype", "newtype", "type", "const", "var", "module", "import",
+    "export", "ghost", "static", "abstract", "opaque", "include"})
+_EXPR_END_KEYWORDS = frozenset({
+    "true", "false", "null", "this", "int", "nat", "bool", "real", "char", "string", "ORDINAL", "object",
+    "object?"})
+#: After a complete expression, these cannot continue it: they start the next statement or declaration.
+_STMT_START_KEYWORDS = frozenset({
+    "var", "assert", "assume", "expect", "if", "while", "for", "return", "print", "calc", "label", "break",
+    "continue", "modify", "yield", "ghost", "match", "forall"})
+_SEMI_EXPR_KEYWORDS = frozenset({"var", "assert", "assume", "expect", "reveal", "calc"})
+_LEGACY = {"copredicate": ("greatest", "predicate"), "colemma": ("greatest", "lemma")}
+
+
+@dataclass
+class Attribute:
+    """`{:name args}` (form `brace`) or `@Name(args)` (form `at`); `start`/`end` are token indexes."""
+
+    name: str
+    args: list[Token]
+    form: str
+    start: int
+    end: int
+    line: int
+    col: int
+
+    @property
+    def key(self) -> tuple[str, str, tuple[str, ...]]:
+        return (self.form, self.name, texts(self.args))
+
+
+@dataclass
+class Clause:
+    """A specification clause: `keyword` (e.g. `ensures`, `yield requires`) and its tokens after the keyword."""
+
+    keyword: str
+    tokens: list[Token]
+    start: int  # token index of the keyword
+    end: int  # token index after the clause
+    line: int
+
+
+@dataclass
+class Decl:
+    """One declaration. Token indexes are into `Outline.tokens`; `end`s are exclusive."""
+
+    kind: str
+    name: str
+    qualified: str
+    keyword: tuple[str, ...]
+    modifiers: tuple[str, ...]
+    attributes: list[Attribute]
+    signature: list[Token]
+    clauses: list[Clause]
+    body: tuple[int, int] | None
+    start: int
+    end: int
+    header_end: int
+    start_line: int
+    end_line: int
+    body_start_line: int | None = None
+    body_end_line: int | None = None
+    children: list["Decl"] = field(default_factory=list)
+    parent: "Decl | None" = field(default=None, repr=False)
+    refines: str | None = None
+    container: str | None = None  # kind of the enclosing declaration (None at module level)
+
+    @property
+    def is_callable(self) -> bool:
+        return self.kind in CALLABLE_KINDS
+
+    @property
+    def has_body(self) -> bool:
+        return self.body is not None
+
+    def walk(self) -> Iterator["Decl"]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+@dataclass
+class Outline:
+    tokens: list[Token]
+    decls: list[Decl]
+    problems: list[str]
+    comments: list[Comment] = field(default_factory=list)
+    attr_close: frozenset[int] = frozenset()  # indexes of `}` tokens that close an attribute
+
+    def walk(self) -> Iterator[Decl]:
+        for d in self.decls:
+            yield from d.walk()
+
+    def find(self, qualified: str) -> Decl | None:
+        return next((d for d in self.walk() if d.qualified == qualified), None)
+
+    def member_at(self, line: int) -> str | None:
+        """Qualified name of the innermost callable member whose lines contain `line`."""
+        best: Decl | None = None
+        for d in self.walk():
+            if d.is_callable and d.start_line <= line <= d.end_line:
+                if best is None or d.start >= best.start:
+                    best = d
+        return best.qualified if best else None
+
+    def span(self, start: int, end: int) -> list[Token]:
+        return self.tokens[start:end]
+
+
+def _match_brackets(toks: Sequence[Token]) -> tuple[list[int], frozenset[int]]:
+    """`pair[i]` is the index of the bracket matching bracket `i` (or -1); also the `}`s closing `{:`."""
+    pair = [-1] * len(toks)
+    stack: list[int] = []
+    attr_close: set[int] = set()
+    for i, t in enumerate(toks):
+        if t.kind == OP and t.text in "([{" and len(t.text) == 1 or t.kind == ATTR_OPEN:
+            stack.append(i)
+        elif t.kind == OP and t.text in (")", "]", "}"):
+            if stack:
+                j = stack.pop()
+                pair[i], pair[j] = j, i
+                if toks[j].kind == ATTR_OPEN:
+                    attr_close.add(i)
+    return pair, frozenset(attr_close)
+
+
+class _Parser:
+    """Declaration-level recursive descent; expressions and bodies are skipped as balanced token runs."""
+
+    def __init__(self, lexed: Lexed) -> None:
+        self.toks = lexed.tokens
+        self.n = len(self.toks)
+        self.pair, self.attr_close = _match_brackets(self.toks)
+        self.problems: list[str] = []
+        self.i = 0
+
+    # ---- token helpers
+    def text(self, i: int | None = None) -> str:
+        i = self.i if i is None else i
+        return self.toks[i].text if i < self.n else ""
+
+    def kind(self, i: int | None = None) -> str:
+        i = self.i if i is None else i
+        return self.toks[i].kind if i < self.n else ""
+
+    def is_op(self, text: str, i: int | None = None) -> bool:
+        i = self.i if i is None else i
+        return i < self.n and self.toks[i].kind == OP and self.toks[i].text == text
+
+    def is_word(self, word: str, i: int | None = None) -> bool:
+        i = self.i if i is None else i
+        return i < self.n and self.toks[i].kind in (KEYWORD, IDENT) and self.toks[i].text == word
+
+    def line(self, i: int) -> int:
+        if not self.toks:
+            return 1
+        return self.toks[min(i, self.n - 1)].line
+
+    def skip_group(self) -> None:
+        """At an opening bracket: move past its match (to the end when unmatched)."""
+        j = self.pair[self.i]
+        if j < 0:
+            self.problems.append(f"line {self.line(self.i)}: unbalanced {self.text()!r}")
+            self.i = self.n
+        else:
+            self.i = j + 1
+
+    def ends_expr(self, j: int) -> bool:
+        """Can an expression end with token `j`?"""
+        if j < 0:
+            return False
+        t = self.toks[j]
+        if t.kind in (IDENT, NUMBER, STRING, CHAR):
+            return True
+        if t.kind == KEYWORD:
+            return t.text in _EXPR_END_KEYWORDS or bool(_ARRAY_OR_BV.fullmatch(t.text))
+        if t.kind == OP:
+            if t.text in (")", "]"):
+                return True
+            if t.text == "}":
+                return j not in self.attr_close
+            if t.text == "*":  # wildcard in `reads *`, `decreases *`, `modifies *`
+                p = self.toks[j - 1] if j > 0 else None
+                return p is not None and (p.text in ("reads", "modifies", "decreases", ",", "(")
+                                          or (j - 1) in self.attr_close)
+        return False
+
+    def starts_decl(self, i: int) -> bool:
+        t = self.text(i)
+        if self.kind(i) == OP:
+            return t == "@" and self.kind(i + 1) == IDENT
+        if t in _DECL_START and self.kind(i) == KEYWORD:
+            return True
+        return t in ("least", "greatest") and self.text(i + 1) in ("predicate", "lemma")
+
+    def at_clause_keyword(self) -> str | None:
+        t = self.text()
+        if self.kind() != KEYWORD:
+            return None
+        if t in CLAUSE_KEYWORDS:
+            return t
+        if t == "yield" and self.text(self.i + 1) in ("requires", "ensures"):
+            return "yield " + self.text(self.i + 1)
+        if t == "ghost" and self.text(self.i + 1) == "witness":
+            return "ghost witness"
+        return None
+
+    def skip_expr(self, clause_stops: bool = True, extra_continue: frozenset[str] = frozenset()) -> None:
+        """Skip one expression (or comma list): stop before anything that cannot continue it."""
+        start = self.i
+        match_pending = False
+        semis_pending = 0  # `var x := e; body` and `assert P; body` inside an expression
+        while self.i < self.n:
+            t = self.toks[self.i]
+            prev_ends = self.i > start and self.ends_expr(self.i - 1)
+            if t.kind == OP and t.text == ";" and semis_pending:
+                semis_pending -= 1
+                self.i += 1
+                continue
+            if t.kind == OP and t.text in (")", "]", "}", ";"):
+                return
+            if clause_stops and self.at_clause_keyword():
+                return
+            if t.text in extra_continue:
+                self.i += 1
+                continue
+            if prev_ends:
+                if t.kind == OP and t.text == "{" and not match_pending:
+                    return
+                if self.starts_decl(self.i):
+                    return
+                if t.kind in (IDENT, NUMBER, STRING, CHAR) or (
+                        t.kind == KEYWORD and (t.text in _STMT_START_KEYWORDS or t.text in _EXPR_END_KEYWORDS)):
+                    return
+            if t.kind == KEYWORD and t.text == "match":
+                match_pending = True
+            elif t.kind == KEYWORD and t.text in _SEMI_EXPR_KEYWORDS:
+                semis_pending += 1
+            if (t.kind == OP and t.text in ("(", "[", "{")) or t.kind == ATTR_OPEN:
+                if t.text == "{":
+                    match_pending = False
+                self.skip_group()
+                continue
+            self.i += 1
+
+    # ---- pieces of declarations
+    def at_attributes(self) -> list[Attribute]:
+        """`@Name(args)` attributes before a declaration."""
+        out: list[Attribute] = []
+        while self.is_op("@") and self.kind(self.i + 1) == IDENT:
+            start = self.i
+            name_tok = self.toks[self.i + 1]
+            self.i += 2
+            args: list[Token] = []
+            if self.is_op("("):
+                j = self.pair[self.i]
+                end = j if j >= 0 else self.n
+                args = self.toks[self.i + 1:end]
+                self.skip_group()
+            out.append(Attribute(name_tok.text, args, "at", start, self.i, self.toks[start].line,
+                                 self.toks[start].col))
+        return out
+
+    def brace_attributes(self) -> list[Attribute]:
+        """`{:name args}` attributes at the cursor."""
+        out: list[Attribute] = []
+        while self.kind() == ATTR_OPEN:
+            start = self.i
+            j = self.pair[self.i]
+            end = j if j >= 0 else self.n
+            inner = self.toks[self.i + 1:end]
+            name = inner[0].text if inner else ""
+            out.append(Attribute(name, inner[1:], "brace", start, min(end + 1, self.n), self.toks[start].line,
+                                 self.toks[start].col))
+            self.skip_group()
+        return out
+
+    def qualified_name(self) -> str:
+        parts = []
+        while self.kind() in (IDENT, KEYWORD) and self.text() not in ("refines", "{"):
+            parts.append(self.text())
+            self.i += 1
+            if self.is_op(".") and self.kind(self.i + 1) in (IDENT, KEYWORD):
+                self.i += 1
+                continue
+            break
+        return ".".join(parts)
+
+    def skip_type_params(self) -> None:
+        if not self.is_op("<"):
+            return
+        depth = 0
+        while self.i < self.n:
+            t = self.text()
+            if self.kind() == OP and t == "<":
+                depth += 1
+            elif self.kind() == OP and t == ">":
+                depth -= 1
+                if depth == 0:
+                    self.i += 1
+                    return
+            elif self.kind() == OP and t == "(":
+                self.skip_group()
+                continue
+            elif self.kind() == OP and t in ("{", "}", ";", ")"):
+                return
+            self.i += 1
+
+    def skip_type(self) -> None:
+        self.skip_nonarrow_type()
+        while self.kind() == OP and self.text() in ("->", "-->", "~>"):
+            self.i += 1
+            self.skip_nonarrow_type()
+
+    def skip_nonarrow_type(self) -> None:
+        if self.is_op("("):
+            self.skip_group()
+            return
+        if self.kind() not in (IDENT, KEYWORD):
+            return
+        while True:
+            self.i += 1
+            if self.is_op("<"):
+                self.skip_type_params()
+            if self.is_op(".") and self.kind(self.i + 1) in (IDENT, KEYWORD):
+                self.i += 1
+                continue
+            return
+
+    def clauses(self) -> list[Clause]:
+        out: list[Clause] = []
+        while self.i < self.n:
+            kw = self.at_clause_keyword()
+            if not kw:
+                break
+            start = self.i
+            self.i += 2 if " " in kw else 1
+            body_start = self.i
+            self.skip_expr()
+            body_end = self.i
+            if self.is_op(";"):  # legacy `requires P;`: the semicolon is not part of the clause
+                self.i += 1
+            out.append(Clause(kw, self.toks[body_start:body_end], start, self.i, self.toks[start].line))
+        return out
+
+    # ---- declarations
+    def decls(self, prefix: str, container: str | None, parent: Decl | None, top: bool) -> list[Decl]:
+        out: list[Decl] = []
+        while self.i < self.n:
+            if self.is_op("}"):
+                if top:
+                    self.problems.append(f"line {self.line(self.i)}: unexpected '}}' at top level")
+                    self.i += 1
+                    continue
+                return out
+            if self.is_op(";"):
+                self.i += 1
+                continue
+            before = self.i
+            for d in self.decl(prefix, container, parent):
+                out.append(d)
+            if self.i == before:
+                self.problems.append(
+                    f"line {self.line(self.i)}: unexpected {self.text()!r} where a declaration should start")
+                self.i += 1
+        return out
+
+    def decl(self, prefix: str, container: str | None, parent: Decl | None) -> list[Decl]:
+        start = self.i
+        attrs = self.at_attributes()
+        mods: list[str] = []
+        while self.kind() == KEYWORD and self.text() in DECL_MODIFIERS:
+            mods.append(self.text())
+            self.i += 1
+            attrs += self.at_attributes()
+        t, k = self.text(), self.kind()
+        if k == KEYWORD and t == "include":
+            self.i += 1
+            name = self.text() if self.kind() == STRING else ""
+            if name:
+                self.i += 1
+            return [self.make("include", name, prefix, ("include",), mods, attrs, start, container, parent)]
+        if k == KEYWORD and t == "module":
+            return [self.module(prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t == "import":
+            return [self.import_(prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t == "export":
+            return [self.export(prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t in ("class", "trait"):
+            return [self.class_(t, prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t in ("datatype", "codatatype"):
+            return [self.datatype(t, prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t in ("newtype", "type"):
+            return [self.typedecl(t, prefix, mods, attrs, start, container, parent)]
+        if k == KEYWORD and t in ("const", "var"):
+            return self.field(t, prefix, mods, attrs, start, container, parent)
+        phrase = self.callable_keyword()
+        if phrase:
+            return [self.callable(phrase, prefix, mods, attrs, start, container, parent)]
+        if self.i != start:  # modifiers or @-attributes with nothing after them
+            self.problems.append(f"line {self.line(self.i)}: modifiers not followed by a declaration")
+        return []
+
+    def callable_keyword(self) -> tuple[str, ...] | None:
+        t0, t1 = self.text(), self.text(self.i + 1)
+        if self.kind() not in (KEYWORD, IDENT):
+            return None
+        if t0 in ("function", "predicate"):
+            return (t0, "method") if t1 == "method" else (t0,)
+        if t0 in ("method", "lemma", "constructor", "iterator", "copredicate", "colemma") and self.kind() == KEYWORD:
+            return (t0,)
+        if t0 == "twostate" and t1 in ("function", "predicate", "lemma"):
+            return (t0, t1)
+        if t0 in ("least", "greatest", "inductive") and t1 in ("predicate", "lemma"):
+            return (t0, t1)
+        return None
+
+    def make(self, kind: str, name: str, prefix: str, keyword: tuple[str, ...], mods: Sequence[str],
+             attrs: list[Attribute], start: int, container: str | None, parent: Decl | None,
+             signature: list[Token] | None = None, clauses: list[Clause] | None = None,
+             body: tuple[int, int] | None = None, header_end: int | None = None) -> Decl:
+        end = max(self.i, start + 1) if self.n else 0
+        d = Decl(kind=kind, name=name, qualified=f"{prefix}{name}", keyword=keyword, modifiers=tuple(mods),
+                 attributes=attrs, signature=signature or [], clauses=clauses or [], body=body, start=start,
+                 end=min(end, self.n), header_end=self.i if header_end is None else header_end,
+                 start_line=self.line(start), end_line=self.line(end - 1), container=container, parent=parent)
+        if body:
+            d.body_start_line, d.body_end_line = self.line(body[0]), self.line(body[1] - 1)
+        return d
+
+    def module(self, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        attrs = attrs + self.brace_attributes()
+        name = self.qualified_name()
+        refines = None
+        if self.is_word("refines"):
+            self.i += 1
+            refines = self.qualified_name()
+        d = self.make("module", name, prefix, ("module",), mods, attrs, start, container, parent)
+        if self.is_op("{"):
+            d.header_end = self.i
+            close = self.pair[self.i]
+            self.i += 1
+            d.children = self.decls(f"{prefix}{name}.", "module", d, top=False)
+            if close >= 0 and self.i == close:
+                self.i += 1
+            else:
+                self.problems.append(f"line {d.start_line}: module {name} is not closed")
+            d.body = (d.header_end, self.i)
+        else:
+            self.problems.append(f"line {d.start_line}: module {name} has no body")
+        d.refines = refines
+        self.finish(d)
+        return d
+
+    def import_(self, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        keyword: tuple[str, ...] = ("import",)
+        if self.is_word("opened"):
+            keyword = ("import", "opened")
+            self.i += 1
+        sig_start = self.i
+        first = self.qualified_name()
+        name = first.split(".")[-1] if first else ""
+        if self.kind() == OP and self.text() in ("=", ":"):
+            self.i += 1
+            self.qualified_name()
+            name = first
+        if self.is_op("`"):
+            self.i += 1
+            if self.is_op("{"):
+                self.skip_group()
+            elif self.i < self.n:
+                self.i += 1
+        return self.make("import", name, prefix, keyword, mods, attrs, start, container, parent,
+                         signature=self.toks[sig_start:self.i])
+
+    def export(self, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        name = ""
+        if self.kind() in (IDENT, NUMBER) and self.text() not in ("provides", "reveals", "extends"):
+            name = self.text()
+            self.i += 1
+        sig_start = self.i
+        while self.i < self.n:
+            t = self.text()
+            if t in ("provides", "reveals", "extends", "...", ",", ".", "*"):
+                self.i += 1
+            elif self.kind() in (IDENT, NUMBER) and (self.text(self.i - 1) in (
+                    "provides", "reveals", "extends", ",", ".")):
+                self.i += 1
+            else:
+                break
+        return self.make("export", name, prefix, ("export",), mods, attrs, start, container, parent,
+                         signature=self.toks[sig_start:self.i])
+
+    def members(self, d: Decl, prefix: str) -> None:
+        """At `{`: parse a member block into `d.children`."""
+        d.header_end = self.i
+        close = self.pair[self.i]
+        self.i += 1
+        d.children = self.decls(prefix, d.kind, d, top=False)
+        if close >= 0 and self.i == close:
+            self.i += 1
+        else:
+            self.problems.append(f"line {d.start_line}: members of {d.name} are not closed")
+        d.body = (d.header_end, self.i)
+
+    def class_(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        attrs = attrs + self.brace_attributes()
+        name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
+        if name:
+            self.i += 1
+        sig_start = self.i
+        while self.i < self.n and not self.is_op("{") and not self.is_op("}"):
+            if self.is_op("("):
+                self.skip_group()
+            else:
+                self.i += 1
+        d = self.make(kw, name, prefix, (kw,), mods, attrs, start, container, parent,
+                      signature=self.toks[sig_start:self.i])
+        if self.is_op("{"):
+            self.members(d, f"{prefix}{name}.")
+        else:
+            self.problems.append(f"line {d.start_line}: {kw} {name} has no body")
+        self.finish(d)
+        return d
+
+    def datatype(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        attrs = attrs + self.brace_attributes()
+        name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
+        if name:
+            self.i += 1
+        sig_start = self.i
+        self.skip_type_params()
+        ctors: list[Decl] = []
+        if self.is_op("="):
+            self.i += 1
+            if self.is_op("..."):
+                self.i += 1
+            while self.i < self.n:
+                if self.is_op("|"):
+                    self.i += 1
+                    continue
+                c_start = self.i
+                c_attrs = self.brace_attributes()
+                if self.kind() == KEYWORD and self.text() == "ghost":
+                    self.i += 1
+                if self.kind() not in (IDENT, NUMBER):
+                    break
+                c_name = self.text()
+                self.i += 1
+                sig = self.i
+                if self.is_op("("):
+                    self.skip_group()
+                ctors.append(self.make("ctor", c_name, f"{prefix}{name}.", ("ctor",), (), c_attrs, c_start,
+                                       kw, None, signature=self.toks[sig:self.i]))
+                if not self.is_op("|"):
+                    break
+        d = self.make(kw, name, prefix, (kw,), mods, attrs, start, container, parent,
+                      signature=self.toks[sig_start:self.i])
+        for c in ctors:
+            c.parent = d
+        if self.is_op("{"):
+            self.members(d, f"{prefix}{name}.")
+        d.children = ctors + d.children
+        self.finish(d)
+        return d
+
+    def typedecl(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += 1
+        attrs = attrs + self.brace_attributes()
+        name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
+        if name:
+            self.i += 1
+        sig_start = self.i
+        while self.is_op("("):  # type parameter characteristics, e.g. type T(==)
+            self.skip_group()
+        self.skip_type_params()
+        clauses: list[Clause] = []
+        if self.is_op("="):
+            self.i += 1
+            if self.is_op("..."):
+                self.i += 1
+            if self.kind() == IDENT and self.kind(self.i + 1) == OP and self.text(self.i + 1) in (":", "|"):
+                self.i += 1  # subset type / constrained newtype: x [: T] | constraint [witness ...]
+                if self.is_op(":"):
+                    self.i += 1
+                    self.skip_type()
+                if self.is_op("|"):
+                    self.i += 1
+                    self.skip_expr()
+                clauses = self.clauses()
+            else:
+                self.skip_type()
+        sig_end = clauses[0].start if clauses else self.i
+        d = self.make(kw, name, prefix, (kw,), mods, attrs, start, container, parent,
+                      signature=self.toks[sig_start:sig_end], clauses=clauses)
+        if self.is_op("{"):
+            self.members(d, f"{prefix}{name}.")
+        self.finish(d)
+        return d
+
+    def field(self, kw, prefix, mods, attrs, start, container, parent) -> list[Decl]:
+        self.i += 1
+        attrs = attrs + self.brace_attributes()
+        names: list[str] = []
+        sig_start = self.i
+        clauses: list[Clause] = []
+        while self.kind() in (IDENT, KEYWORD) and not self.starts_decl(self.i):
+            names.append(self.text())
+            self.i += 1
+            if self.is_op(":"):
+                self.i += 1
+                self.skip_type()
+            if self.is_op("..."):
+                self.i += 1
+            if kw == "const" and self.is_op(":="):
+                c_start = self.i
+                self.i += 1
+                self.skip_expr()
+                clauses.append(Clause(":=", self.toks[c_start + 1:self.i], c_start, self.i,
+                                      self.toks[c_start].line))
+            if self.is_op(","):
+                self.i += 1
+                self.brace_attributes()
+                continue
+            break
+        sig_end = clauses[0].start if clauses else self.i
+        if self.is_op(";"):
+            self.i += 1
+        if not names:
+            self.problems.append(f"line {self.line(start)}: {kw} without a name")
+            return []
+        out = []
+        for nm in names:
+            d = self.make(kw, nm, prefix, (kw,), mods, attrs, start, container, parent,
+                          signature=self.toks[sig_start:sig_end], clauses=clauses)
+            out.append(d)
+        return out
+
+    def callable(self, phrase, prefix, mods, attrs, start, container, parent) -> Decl:
+        self.i += len(phrase)
+        attrs = attrs + self.brace_attributes()
+        kind, implied = _callable_kind(phrase)
+        name = ""
+        if self.kind() == IDENT:
+            name = self.text()
+            self.i += 1
+        if not name and kind == "constructor":
+            name = "_ctor"
+        sig_start = self.i
+        if self.is_op("..."):
+            self.i += 1
+        self.skip_type_params()
+        if self.is_op("["):  # KType of extreme predicates/lemmas
+            self.skip_group()
+        if self.is_op("("):
+            self.skip_group()
+        if kind == "iterator" and self.is_word("yields"):
+            self.i += 1
+            if self.is_op("("):
+                self.skip_group()
+        if self.is_word("returns"):
+            self.i += 1
+            if self.is_op("("):
+                self.skip_group()
+        if kind in ("function", "predicate") and self.is_op(":"):
+            self.i += 1
+            self.skip_type()
+        signature = self.toks[sig_start:self.i]
+        clauses = self.clauses()
+        header_end = self.i
+        body = None
+        if self.is_op("{"):
+            b0 = self.i
+            self.skip_group()
+            if kind in ("function", "predicate") and self.is_word("by") and self.is_word("method", self.i + 1) \
+                    and self.is_op("{", self.i + 2):
+                self.i += 2
+                self.skip_group()
+            body = (b0, self.i)
+        elif self.is_op(";"):
+            self.i += 1
+        mods = tuple(mods) + tuple(m for m in implied if m not in mods)
+        d = self.make(kind, name, prefix, phrase, mods, attrs, start, container, parent, signature=signature,
+                      clauses=clauses, body=body, header_end=header_end)
+        return d
+
+    def finish(self, d: Decl) -> None:
+        d.end = max(self.i, d.start + 1)
+        d.end_line = self.line(d.end - 1)
+
+
+def _callable_kind(phrase: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """Normalised kind and implied modifiers of a keyword phrase (`copredicate` = greatest predicate)."""
+    if phrase[0] in _LEGACY:
+        implied, kind = _LEGACY[phrase[0]]
+        return kind, (implied,)
+    if phrase[0] == "inductive":
+        return phrase[1], ("least",)
+    if phrase[0] in ("twostate", "least", "greatest"):
+        return phrase[1], (phrase[0],)
+    if len(phrase) == 2 and phrase[1] == "method":
+        return phrase[0], ("method",)
+    return phrase[0], ()
+
+
+def outline(src: str, lexed: Lexed | None = None) -> Outline:
+    """The declaration outline of `src`. Never raises; unreadable parts are listed in `problems`."""
+    lexed = lexed or lex(src)
+    p = _Parser(lexed)
+    decls = p.decls("", None, None, top=True)
+    return Outline(lexed.tokens, decls, p.problems, lexed.comments, p.attr_close)

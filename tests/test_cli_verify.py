@@ -1,0 +1,112 @@
+"""`qed verify` from the command line: exit codes, JSON document, human output, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from verifier.cli import main
+from verifier.schema import SCHEMA_FILE, report_schema
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+
+
+def qed(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_published_schema_is_current():
+    assert json.loads(SCHEMA_FILE.read_text()) == report_schema(), "run: python -m verifier.schema"
+
+
+def test_missing_file_is_bad_input(cache_dir):
+    code, out, err = qed("verify", "nope.dfy")
+    assert code == 2 and "nope.dfy does not exist" in err and "fix:" in err
+
+
+def test_no_files_is_bad_input():
+    code, _, err = qed("verify")
+    assert code == 2 and "no file to verify" in err
+
+
+def test_unknown_suffix_is_bad_input(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("print(1)")
+    code, _, err = qed("verify", str(f))
+    assert code == 2 and "no verifier backend" in err
+
+
+def test_bad_option_is_exit_2():
+    code, _, err = qed("verify", "--timeout", "-3", "x.dfy")
+    assert code == 2
+
+
+def test_missing_toolchain_is_exit_3(tmp_path, monkeypatch, cache_dir):
+    monkeypatch.setenv("QED_DAFNY", str(tmp_path / "no-dafny-here"))
+    code, _, err = qed("verify", str(EXAMPLES / "abs.dfy"))
+    assert code == 3 and "fix:" in err and "qed toolchain install dafny" in err
+
+
+@pytest.mark.dafny
+def test_verified_file_exits_0(dafny_install, cache_dir):
+    code, out, _ = qed("verify", str(EXAMPLES / "abs.dfy"))
+    assert code == 0, out
+    assert "abs.dfy: verified" in out and "1 file: 1 verified" in out
+
+
+@pytest.mark.dafny
+def test_spec_with_honest_and_cheating_candidates(dafny_install, cache_dir):
+    spec = str(EXAMPLES / "abs.spec.dfy")
+    code, out, _ = qed("verify", "--spec", spec, str(EXAMPLES / "abs.dfy"))
+    assert code == 0, out
+    code, out, _ = qed("verify", "--json", "--spec", spec, str(EXAMPLES / "abs_cheat.dfy"))
+    assert code == 1
+    doc = json.loads(out)
+    [r] = doc["results"]
+    assert r["verdict"] == "rejected" and r["exit_code"] == 0  # Dafny alone would have said yes
+    assert any(v["line"] == 9 for v in r["integrity"])
+
+
+@pytest.mark.dafny
+def test_json_document_shape(dafny_install, cache_dir):
+    code, out, _ = qed("verify", "--json", str(EXAMPLES / "sum.dfy"), str(EXAMPLES / "abs.dfy"))
+    assert code == 1
+    doc = json.loads(out)
+    assert set(doc) == {"schema_version", "results", "summary"}
+    failed, ok = doc["results"]
+    assert failed["verdict"] == "failed" and ok["verdict"] == "verified"
+    for key in ("file", "verdict", "diagnostics", "integrity", "members", "duration_s", "toolchain"):
+        assert key in failed
+    d = next(d for d in failed["diagnostics"] if d["kind"] == "postcondition")
+    for key in ("severity", "kind", "message", "file", "line", "column", "end_line", "end_column", "member",
+                "related"):
+        assert key in d
+    assert d["member"] == "SumTo" and d["line"] >= 1 and d["column"] >= 1
+    assert doc["summary"]["files"] == 2 and doc["summary"]["verified"] == 1 and doc["summary"]["failed"] == 1
+
+
+@pytest.mark.dafny
+def test_human_output_shows_source_lines(dafny_install, cache_dir):
+    code, out, _ = qed("verify", str(EXAMPLES / "sum.dfy"))
+    assert code == 1
+    assert "[postcondition] in SumTo" in out
+    assert "| method SumTo(n: nat) returns (s: nat)" in out or "|     i := i + 1;" in out or "| }" in out
+    assert out.strip().splitlines()[-1].startswith("1 file: 0 verified, 1 failed")
+
+
+@pytest.mark.dafny
+def test_console_script_end_to_end(dafny_install, cache_dir, tmp_path):
+    """The installed `qed` entry point, as a user runs it."""
+    exe = Path(sys.executable).with_name("qed")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "verifier"]
+    p = subprocess.run([*argv, "verify", "--json", str(EXAMPLES / "abs.dfy")], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ))
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["summary"]["verified"] == 1

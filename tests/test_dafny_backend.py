@@ -1,0 +1,160 @@
+"""The Dafny backend against the real Dafny 4.11: verdicts, diagnostics, members, cache, time-outs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from backends.dafny.runner import DafnyOptions
+from verifier.errors import BadInput, ToolchainError
+
+pytestmark = pytest.mark.dafny
+
+GOOD = """
+method Max(a: int, b: int) returns (m: int)
+  ensures m >= a && m >= b
+  ensures m == a || m == b
+{
+  if a > b { m := a; } else { m := b; }
+}
+"""
+
+BROKEN = """
+method Pre(x: int) requires x > 0 {}
+method Caller() { Pre(0); }
+method Sum(n: nat) returns (s: nat)
+  ensures s == n * (n + 1) / 2
+{
+  s := 0;
+  var i := 0;
+  while i < n
+    invariant i <= n
+  {
+    i := i + 1;
+    s := s + i;
+  }
+}
+"""
+
+HARD = """
+lemma Hard2(a: int, b: int, c: int)
+  requires a*a*a + b*b*b == c*c*c && a > 0 && b > 0 && c > 0
+  ensures false
+{
+}
+"""
+
+
+def test_correct_program_is_verified(dafny_backend, write):
+    r = dafny_backend.check(write("max.dfy", GOOD))
+    assert r.verdict == "verified", r
+    assert r.exit_code == 0 and not r.integrity and not [d for d in r.diagnostics if d.severity == "error"]
+    assert [(m.name, m.outcome) for m in r.members] == [("Max", "verified")]
+    assert r.toolchain.version.startswith("4.11") and r.toolchain.solver == "z3 4.12.1"
+    assert r.command[1] == "verify" and "--json-output" in r.command
+
+
+def test_broken_program_fails_with_located_kinds(dafny_backend, write):
+    f = write("broken.dfy", BROKEN)
+    r = dafny_backend.check(f, display_name="broken.dfy")
+    assert r.verdict == "failed"
+    errors = [d for d in r.diagnostics if d.severity == "error"]
+    pre = next(d for d in errors if d.kind == "precondition")
+    assert (pre.file, pre.line, pre.member) == ("broken.dfy", 3, "Caller")
+    assert pre.related and pre.related[0].line == 2 and pre.related[0].file == "broken.dfy"
+    post = next(d for d in errors if d.kind == "postcondition")
+    assert post.member == "Sum" and post.related[0].line == 5
+    assert {m.name: m.outcome for m in r.members} == {"Caller": "failed", "Sum": "failed", "Pre": "verified"}
+
+
+def test_parse_and_resolution_errors_are_errors(dafny_backend, write):
+    r = dafny_backend.check(write("p.dfy", "method M() { var x := ; }\n"))
+    assert r.verdict == "error" and r.diagnostics[0].kind == "parse" and r.diagnostics[0].line == 1
+    r = dafny_backend.check(write("r.dfy", "method M() returns (b: bool) { b := 1; }\n"))
+    assert r.verdict == "error"
+    assert [d.kind for d in r.diagnostics] == ["resolution"]
+    assert "{" not in r.diagnostics[0].message  # placeholders filled
+
+
+def test_solver_time_limit_is_a_timeout_verdict(dafny_backend, write):
+    r = dafny_backend.check(write("hard.dfy", HARD), options=DafnyOptions(time_limit_s=1))
+    assert r.verdict == "timeout"
+    assert r.diagnostics[0].kind == "timeout" and r.members[0].outcome == "timeout"
+
+
+def test_wall_clock_limit_kills_the_verifier(dafny_backend, write):
+    r = dafny_backend.check(write("hard.dfy", HARD), timeout=1.5, options=DafnyOptions(time_limit_s=0))
+    assert r.verdict == "timeout" and r.exit_code is None and "wall-clock" in r.note
+    assert r.duration_s < 30
+
+
+def test_style_warnings_do_not_fail_a_proof(dafny_backend, write):
+    src = "method M(x: int) returns (y: int)\n  requires x > 0;\n  ensures y == x\n{\n  y := x;\n}\n"
+    r = dafny_backend.check(write("style.dfy", src))
+    assert r.verdict == "verified"
+    [w] = r.diagnostics
+    assert w.severity == "warning" and w.warning_class == "style"
+
+
+def test_escape_warning_rejects_even_when_dafny_accepts(dafny_backend, write):
+    src = "method M(x: int) returns (y: int)\n  ensures y > x\n{\n  y := x;\n  assume y > x;\n}\n"
+    r = dafny_backend.check(write("cheat.dfy", src))
+    assert r.exit_code == 0  # Dafny itself accepts it (with a warning)
+    assert r.verdict == "rejected"
+    assert any(v.line == 5 for v in r.integrity)
+
+
+def test_result_cache(dafny_backend, write):
+    f = write("max.dfy", GOOD)
+    first = dafny_backend.check(f)
+    again = dafny_backend.check(f)
+    assert not first.cached and again.cached and again.verdict == first.verdict
+    assert again.diagnostics == first.diagnostics and again.members == first.members
+    f.write_text(GOOD.replace("m == a || m == b", "m == a"), encoding="utf-8")
+    changed = dafny_backend.check(f)
+    assert not changed.cached and changed.verdict == "failed"
+
+
+def test_cache_key_covers_includes(dafny_backend, write):
+    write("lib.dfy", "function Two(): int { 2 }\n")
+    main = write("main.dfy", 'include "lib.dfy"\nmethod M() { assert Two() == 2; }\n')
+    r1 = dafny_backend.check(main)
+    write("lib.dfy", "function Two(): int { 3 }\n")
+    r2 = dafny_backend.check(main)
+    assert not r2.cached and r2.diagnostics != r1.diagnostics
+    assert any(d.severity == "error" for d in r2.diagnostics)
+
+
+def test_cached_result_moves_with_the_file(dafny_backend, write):
+    dafny_backend.check(write("a/broken.dfy", BROKEN), display_name="a/broken.dfy")
+    r = dafny_backend.check(write("b/broken.dfy", BROKEN), display_name="b/broken.dfy")
+    assert r.cached and all(d.file == "b/broken.dfy" for d in r.diagnostics)
+
+
+def test_member_filter_scopes_the_run(dafny_backend, write):
+    f = write("broken.dfy", BROKEN)
+    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Pre",)))
+    assert r.scope == ["Pre"] and r.verdict == "verified"
+    assert [m.name for m in r.members] == ["Pre"]
+
+
+def test_missing_solver_is_a_toolchain_error(dafny_install, write, cache_dir):
+    from backends.dafny.backend import DafnyBackend
+
+    broken = dataclasses.replace(dafny_install, extra_args=("--solver-path", "/nonexistent/z3"))
+    with pytest.raises(ToolchainError) as e:
+        DafnyBackend(install=broken, use_cache=False).check(write("max.dfy", GOOD))
+    assert e.value.exit_code == 3 and "Z3" in str(e.value)
+
+
+def test_bad_inputs(dafny_backend, write, tmp_path):
+    with pytest.raises(BadInput):
+        dafny_backend.check(tmp_path / "missing.dfy")
+    bad = tmp_path / "latin1.dfy"
+    bad.write_bytes("// caf\xe9\n".encode("latin-1"))
+    with pytest.raises(BadInput, match="UTF-8"):
+        dafny_backend.check(bad)
+    spec = write("spec.dfy", "method M() returns (b: bool) ensures b == 1\n")
+    with pytest.raises(BadInput, match="spec does not type-check"):
+        dafny_backend.check(write("c.dfy", "method M() returns (b: bool) ensures b == 1 { }\n"), spec)

@@ -1,0 +1,201 @@
+"""`qed toolchain status`: what is installed, where it was found, and whether it works. Never raises."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from verifier.errors import ToolchainError
+
+from .discovery import UnusableDafny, not_found_error, search_dafny
+from .manifest import ToolchainSpec, load_manifest
+from .paths import EXE, expand, home, is_executable_file, which
+from .probe import ProbeResult, probe_version
+
+LEAN_VERSION_RE = r"Lean \(version (?P<full>(?P<v>\d+\.\d+\.\d+(?:-rc\d+)?)[^,)]*)"
+FSTAR_VERSION_RE = r"F\* (?P<full>v?(?P<v>[0-9][0-9A-Za-z.~+_-]*))"
+Z3_VERSION_RE = r"Z3 version (?P<v>\d+\.\d+\.\d+)"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SolverStatus(_Model):
+    """The solver a toolchain uses: where it is, its version, and whether `<solver> -version` works."""
+
+    name: str
+    required_version: str | None = None
+    version: str | None = None
+    path: str | None = None
+    how: str | None = None
+    works: bool = False
+
+
+class ToolchainStatus(_Model):
+    """One row of `qed toolchain status`. `ok` means qed can use it; otherwise `problem` names the cause and fix."""
+
+    name: str
+    required_version: str
+    supported: bool  # a qed backend uses it
+    found: bool
+    version: str | None = None
+    full_version: str | None = None
+    path: str | None = None
+    how: str | None = None
+    solver: SolverStatus | None = None
+    ok: bool = False
+    problem: str | None = None
+    note: str | None = None
+
+
+def _msg(err: ToolchainError) -> str:
+    return str(err)
+
+
+def dafny_status(env: Mapping[str, str]) -> ToolchainStatus:
+    """Dafny's row, from `discovery.search_dafny`."""
+    spec = load_manifest().get("dafny")
+    want_z3 = spec.solver.version if spec.solver else None
+    found, problems = search_dafny(env)
+    if found is not None:
+        return ToolchainStatus(
+            name="dafny", required_version=spec.version, supported=spec.supported, found=True,
+            version=found.version, full_version=found.full_version, path=str(found.path), how=found.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, version=found.solver_version,
+                                path=str(found.solver_path) if found.solver_path else None,
+                                how=found.solver_how, works=True),
+            ok=True, note="; ".join(found.notes) or None,
+        )
+    first = problems[0] if problems else None
+    if isinstance(first, UnusableDafny):
+        return ToolchainStatus(
+            name="dafny", required_version=spec.version, supported=spec.supported, found=True,
+            version=first.version, full_version=first.full_version, path=str(first.path), how=first.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, works=False) if first.solver_problem else None,
+            ok=False, problem=_msg(first),
+        )
+    if first is not None:  # QED_DAFNY set but missing
+        return ToolchainStatus(name="dafny", required_version=spec.version, supported=spec.supported,
+                               found=False, how="QED_DAFNY", ok=False, problem=_msg(first))
+    return ToolchainStatus(
+        name="dafny", required_version=spec.version, supported=spec.supported, found=False, ok=False,
+        problem=str(not_found_error(env)),
+    )
+
+
+def _plain_version(v: str) -> str:
+    return v[1:] if v.startswith("v") else v
+
+
+def _probe_row(
+    spec: ToolchainSpec,
+    exe: Path | None,
+    how: str | None,
+    pattern: str,
+    env: Mapping[str, str],
+    absent: str,
+) -> tuple[ToolchainStatus, ProbeResult | None]:
+    """A row for a tool that is found by path and checked with `<tool> --version` (not cached: elan proxies)."""
+    row = ToolchainStatus(name=spec.name, required_version=spec.version, supported=spec.supported,
+                          found=False, how=how, note=spec.note)
+    if exe is None:
+        row.problem = f"{absent} (fix: {spec.install_hint})"
+        return row, None
+    row.found, row.path = True, str(exe)
+    cwd = home(env) if home(env).is_dir() else None
+    pr = probe_version([str(exe), "--version"], pattern, kind=spec.name, env=env, cache=None, cwd=cwd)
+    if not pr.ok:
+        row.problem = f"{spec.name} at {exe} does not run: {pr.error} (fix: {spec.install_hint})"
+        return row, pr
+    row.version, row.full_version = pr.version, pr.full_version
+    if _plain_version(pr.version or "") != _plain_version(spec.version):
+        row.problem = f"{spec.name} {pr.version} found, qed pins {spec.version} (fix: {spec.install_hint})"
+        return row, pr
+    row.ok = True
+    return row, pr
+
+
+def lean_status(env: Mapping[str, str]) -> ToolchainStatus:
+    """Lean's row: `lean` on PATH or in `~/.elan/bin`, version from `lean --version`."""
+    spec = load_manifest().get("lean")
+    elan_bin = home(env) / ".elan" / "bin"
+    exe, how = which("lean", env), "PATH"
+    if exe is None and is_executable_file(elan_bin / f"lean{EXE}"):
+        exe, how = elan_bin / f"lean{EXE}", "elan (~/.elan/bin)"
+    row, _ = _probe_row(spec, exe, how if exe else None, LEAN_VERSION_RE, env, "Lean not found")
+    tools = [t for t in ("elan", "lake") if which(t, env) or is_executable_file(elan_bin / f"{t}{EXE}")]
+    extra = f"with {', '.join(tools)}" if tools else "no elan/lake found"
+    row.note = f"{spec.note}; {extra}" if spec.note else extra
+    return row
+
+
+def _fstar_z3(exe: Path, want: str, env: Mapping[str, str]) -> SolverStatus:
+    """The Z3 F* would use: `<root>/lib/fstar/z3-V/bin/z3`, `z3-V` on PATH, then `z3` on PATH."""
+    root = exe.resolve().parent.parent
+    candidates: list[tuple[Path | None, str]] = [
+        (root / "lib" / "fstar" / f"z3-{want}" / "bin" / f"z3{EXE}", "bundled with F*"),
+        (root / f"z3-{want}" / "bin" / f"z3{EXE}", "bundled with F*"),
+        (which(f"z3-{want}", env), "PATH"),
+        (which("z3", env), "PATH"),
+    ]
+    for path, how in candidates:
+        if path is None or not is_executable_file(path):
+            continue
+        pr = probe_version([str(path), "-version"], Z3_VERSION_RE, kind="z3", env=env, cache=None)
+        return SolverStatus(name="z3", required_version=want, version=pr.version, path=str(path), how=how,
+                            works=pr.ok and pr.version == want)
+    return SolverStatus(name="z3", required_version=want, works=False)
+
+
+def fstar_status(env: Mapping[str, str]) -> ToolchainStatus:
+    """F*'s row: `$QED_FSTAR` or `fstar.exe` on PATH, version from `fstar.exe --version`, plus its Z3."""
+    spec = load_manifest().get("fstar")
+    if env.get("QED_FSTAR"):
+        exe: Path | None = expand(env["QED_FSTAR"], env)
+        how: str | None = "QED_FSTAR"
+        if not is_executable_file(exe):  # type: ignore[arg-type]
+            return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported,
+                                   found=False, how=how, note=spec.note,
+                                   problem=f"QED_FSTAR={env['QED_FSTAR']} is not an executable file "
+                                           f"(fix: point QED_FSTAR at fstar.exe, or unset it)")
+    else:
+        exe, how = which("fstar.exe", env), "PATH"
+    row, pr = _probe_row(spec, exe, how if exe else None, FSTAR_VERSION_RE, env, "F* not found")
+    if exe is not None and pr is not None and pr.ok and spec.solver:
+        row.solver = _fstar_z3(exe, spec.solver.version, env)
+        if not row.solver.works and row.ok:
+            row.ok = False
+            got = f"Z3 {row.solver.version} at {row.solver.path}" if row.solver.path else "no Z3"
+            row.problem = (f"F* needs Z3 {spec.solver.version}, found {got} "
+                           f"(fix: put z3-{spec.solver.version} on PATH or beside F*)")
+    return row
+
+
+_ROWS: dict[str, Callable[[Mapping[str, str]], ToolchainStatus]] = {
+    "dafny": dafny_status,
+    "lean": lean_status,
+    "fstar": fstar_status,
+}
+
+
+def status(env: Mapping[str, str] = os.environ, names: list[str] | None = None) -> list[ToolchainStatus]:
+    """One `ToolchainStatus` per known toolchain (or per name in `names`). Absent tools give found=False."""
+    rows = []
+    for name in names or list(_ROWS):
+        try:
+            rows.append(_ROWS[name](env))
+        except Exception as err:  # a status report must never crash
+            spec = load_manifest().get(name)
+            rows.append(ToolchainStatus(name=name, required_version=spec.version, supported=spec.supported,
+                                        found=False, problem=f"could not check {name}: {err}"))
+    return rows
+
+
+def known_toolchains() -> list[str]:
+    """Names `status` reports on."""
+    return list(_ROWS)
+

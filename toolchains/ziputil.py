@@ -1,0 +1,81 @@
+"""Safe zip extraction for toolchain archives: no entry may escape the target, Unix modes are restored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+from verifier.errors import BadInput
+
+MAX_UNPACKED_BYTES = 4 * 1024**3  # a Dafny release unpacks to a few hundred MB
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _unsafe(name: str, archive: Path) -> BadInput:
+    return BadInput(
+        f"unsafe entry {name!r} in {archive}: it would be written outside the install directory",
+        fix="use an official Dafny release zip",
+    )
+
+
+def safe_extract(archive: Path, target: Path) -> None:
+    """Extract `archive` into `target` (which must exist).
+
+    Raises BadInput for an entry that is absolute, has `..` or a drive, or resolves (also through a symlink the
+    archive made) outside `target`; for a symlink pointing outside; for a non-zip file; or for a zip bomb.
+    File modes recorded by Unix zip tools (`external_attr`) are restored, so binaries stay executable.
+    """
+    root = target.resolve()
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise BadInput(f"{archive} is not a readable zip file ({err})",
+                       fix="pass --from a Dafny release .zip") from None
+    total = 0
+    with zf:
+        for info in zf.infolist():
+            name = info.filename.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise _unsafe(info.filename, archive)
+            if not parts:
+                continue
+            dest = root.joinpath(*parts)
+            if not _inside(dest.parent.resolve(), root) or not _inside(dest.resolve(), root):
+                raise _unsafe(info.filename, archive)
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if stat.S_ISLNK(mode):
+                link = zf.read(info).decode("utf-8", "replace")
+                if os.path.isabs(link) or not _inside((dest.parent / link).resolve(), root):
+                    raise _unsafe(f"{info.filename} -> {link}", archive)
+                os.symlink(link, dest)
+                continue
+            total += info.file_size
+            if total > MAX_UNPACKED_BYTES:
+                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
+                               fix="use an official Dafny release zip")
+            with zf.open(info) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            perm = stat.S_IMODE(mode)
+            if info.create_system == 3 and perm:  # made on Unix: keep its mode (owner can always read/write)
+                os.chmod(dest, perm | stat.S_IRUSR | stat.S_IWUSR)
+
+
+def make_executable(path: Path) -> None:
+    """Add execute bits wherever `path` has read bits (for archives made without Unix modes)."""
+    mode = path.stat().st_mode
+    os.chmod(path, mode | ((mode & 0o444) >> 2))

@@ -1,0 +1,84 @@
+"""The `qed` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from verifier import __version__
+from verifier.errors import QedError
+
+
+class _Group(click.Group):
+    """Turns every QedError into one line on stderr and its exit code (2 bad input, 3 toolchain, ...)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QedError as e:
+            click.echo(f"qed: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qed")
+def main() -> None:
+    """qedgen: code that is proved correct, not just tested.
+
+    Exit codes: 0 success, 1 some file failed / timed out / was rejected, 2 bad input,
+    3 toolchain missing or crashed.
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--spec", type=click.Path(path_type=Path),
+              help="Contract file: its members without a body must be implemented, the rest stays as is.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: `qed schema`).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Wall-clock limit in seconds for each file's verifier run.")
+@click.option("--time-limit", type=click.IntRange(min=0), default=None,
+              help="Solver time limit per proof obligation in seconds (Dafny --verification-time-limit; default 30).")
+@click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
+def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: float, time_limit: int | None,
+           no_cache: bool) -> None:
+    """Verify FILES, optionally against the contract in SPEC, and report an honest verdict per file.
+
+    A file is `verified` only when the verifier accepts it, the contract is unchanged and nothing in it
+    escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
+    """
+    from backends.dafny.runner import DafnyOptions
+    from verifier.render import render_report
+    from verifier.verify import VerifyRequest, exit_code
+    from verifier.verify import verify as run_verify
+
+    options = {"options": DafnyOptions(time_limit_s=time_limit)}
+    report = run_verify(VerifyRequest(files=files, spec=spec, timeout=timeout, use_cache=not no_cache,
+                                      backend_options=options))
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(render_report(report))
+    sys.exit(exit_code(report))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of `qed verify --json` output."""
+    from verifier.schema import report_schema
+
+    click.echo(json.dumps(report_schema(), indent=2))
+
+
+def _add_optional_commands() -> None:
+    try:
+        from verifier.cli_toolchain import toolchain
+    except ImportError:  # pragma: no cover - during development only
+        return
+    main.add_command(toolchain)
+
+
+_add_optional_commands()
