@@ -65,7 +65,8 @@ def test_broken_program_fails_with_located_kinds(dafny_backend, write):
     assert pre.related and pre.related[0].line == 2 and pre.related[0].file == "broken.dfy"
     post = next(d for d in errors if d.kind == "postcondition")
     assert post.member == "Sum" and post.related[0].line == 5
-    assert {m.name: m.outcome for m in r.members} == {"Caller": "failed", "Sum": "failed", "Pre": "verified"}
+    # Members without proof obligations (Pre's empty body) have no entry
+    assert {m.name: m.outcome for m in r.members} == {"Caller": "failed", "Sum": "failed"}
 
 
 def test_parse_and_resolution_errors_are_errors(dafny_backend, write):
@@ -133,10 +134,12 @@ def test_cached_result_moves_with_the_file(dafny_backend, write):
 
 
 def test_member_filter_scopes_the_run(dafny_backend, write):
-    f = write("broken.dfy", BROKEN)
-    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Pre",)))
-    assert r.scope == ["Pre"] and r.verdict == "verified"
-    assert [m.name for m in r.members] == ["Pre"]
+    f = write("both.dfy", GOOD + BROKEN)
+    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Max",)))
+    assert r.scope == ["Max"] and r.verdict == "verified"
+    assert [m.name for m in r.members] == ["Max"]
+    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Sum",)))
+    assert r.verdict == "failed" and [m.name for m in r.members] == ["Sum"]
 
 
 def test_missing_solver_is_a_toolchain_error(dafny_install, write, cache_dir):

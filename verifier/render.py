@@ -43,9 +43,12 @@ def render_result(r: FileResult, sources: _Sources) -> list[str]:
         where = f" in {v.member}" if v.member else ""
         out.append(f"{_pos(v.file, v.line, v.column)}: rejected [{v.rule}]{where}: {v.message}")
         show(v.file, v.line)
+    reported = {(v.file, v.line) for v in r.integrity}
     for d in r.diagnostics:
         if d.severity == "warning" and d.warning_class in ("style", "trigger"):
             continue  # counted in the summary line; they never fail a proof
+        if d.severity == "warning" and (d.file, d.line) in reported:
+            continue  # already shown as an integrity violation
         where = f" in {d.member}" if d.member else ""
         out.append(f"{_pos(d.file, d.line, d.column)}: {d.severity} [{d.kind}]{where}: {d.message}")
         show(d.file, d.line)
@@ -58,7 +61,7 @@ def render_result(r: FileResult, sources: _Sources) -> list[str]:
     extra = []
     if r.members:
         ok = sum(1 for m in r.members if m.outcome == "verified")
-        extra.append(f"{ok}/{len(r.members)} members verified")
+        extra.append(f"{r.toolchain.name if r.toolchain else 'verifier'} proved {ok}/{len(r.members)} members")
     if quiet:
         extra.append(f"{quiet} style/trigger warning{'s' if quiet != 1 else ''} (harmless)")
     if r.assumptions:

@@ -11,6 +11,7 @@ Verdict rules (first match wins):
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,8 @@ from .syntax import outline
 
 _TIMEOUT_KINDS = {DiagnosticKind.timeout.value, DiagnosticKind.resource_limit.value}
 _STATIC_KINDS = {DiagnosticKind.parse.value, DiagnosticKind.resolution.value}
-ESCAPE_WARNING_RULE = "QED-W001"
+ESCAPE_WARNING_RULE = "QED-W001"  # a Dafny warning that reveals an escape from proof
+AUDIT_RULE = "QED-A001"  # a `dafny audit` finding
 
 
 def read_source(path: Path, what: str) -> str:
@@ -60,6 +62,7 @@ class DafnyBackend:
     options: DafnyOptions = field(default_factory=DafnyOptions)
     store: Store | None = field(default_factory=Store)
     use_cache: bool = True
+    audit: bool | None = None  # run `dafny audit` as a second opinion; None: only when a spec is given
     name: str = "dafny"
     suffixes: tuple[str, ...] = (".dfy",)
 
@@ -89,17 +92,26 @@ class DafnyBackend:
         spec_source = read_source(spec, "spec") if spec is not None else None
         opts = options or self.options
         pending = self.runner.begin(file, source, opts, timeout, self.use_cache)
+        audit = None
         try:
+            if self.audit or (self.audit is None and spec is not None):
+                audit = self.runner.audit(file, source, timeout, self.use_cache)
             if spec is not None:
                 self._check_spec(spec, spec_source, timeout)
             # The guard runs while Dafny works on its own core.
             report = check_integrity(source, shown, spec_source, str(spec) if spec else None)
         except BaseException:
             pending.cancel()
+            if audit is not None:
+                audit.cancel()
             raise
         run = pending.result()
         diagnostics = _attach(run, file, shown, source)
-        violations = list(report.violations) + _escape_warnings(diagnostics, report.violations, report.assumptions)
+        violations = list(report.violations)
+        violations += _escape_warnings(diagnostics, violations, report.assumptions)
+        if audit is not None:
+            findings = _attach(audit.result(), file, shown, source)
+            violations += _audit_findings(findings, violations, report.assumptions)
         verdict, note = decide(run, diagnostics, violations)
         return FileResult(
             file=shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
@@ -169,18 +181,32 @@ def _escape_warnings(diagnostics: list[Diagnostic], found: list[IntegrityViolati
                      trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
     """Dafny's own warnings that reveal an escape, unless the guard already reported that line or the
     contract itself gives it (a trusted assumption)."""
+    picked = [d for d in diagnostics if d.severity == Severity.warning and d.warning_class == WarningClass.escape]
+    return _new_violations(picked, found, trusted, ESCAPE_WARNING_RULE,
+                           "Dafny warns of an escape from proof: {msg} -- remove it; everything must be proved")
+
+
+_AUDIT_FINDING = re.compile(r"^[^:\s]+: .*Possible mitigation:", re.S)
+
+
+def _audit_findings(diagnostics: list[Diagnostic], found: list[IntegrityViolation],
+                    trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
+    """`dafny audit` findings (\"Name: issue. Possible mitigation: ...\") not already reported or trusted."""
+    picked = [d for d in diagnostics if d.severity == Severity.warning and _AUDIT_FINDING.match(d.message)]
+    return _new_violations(picked, found, trusted, AUDIT_RULE, "dafny audit: {msg}")
+
+
+def _new_violations(picked: list[Diagnostic], found: list[IntegrityViolation], trusted: list[TrustedAssumption],
+                    rule: str, template: str) -> list[IntegrityViolation]:
     seen = {(v.file, v.line) for v in found}
     trusted_members = {a.member for a in trusted if a.member}
     trusted_lines = {(a.file, a.line) for a in trusted}
     out = []
-    for d in diagnostics:
-        if d.severity != Severity.warning or d.warning_class != WarningClass.escape:
+    for d in picked:
+        key = (d.file, d.line)
+        if key in seen or key in trusted_lines or (d.member and d.member in trusted_members):
             continue
-        if (d.file, d.line) in seen or (d.file, d.line) in trusted_lines or (d.member and d.member in trusted_members):
-            continue
-        seen.add((d.file, d.line))
-        out.append(IntegrityViolation(
-            rule=ESCAPE_WARNING_RULE, file=d.file, line=d.line, column=d.column, member=d.member,
-            message=f"Dafny warns of an escape from proof: {d.message} -- remove it; everything must be proved",
-        ))
+        seen.add(key)
+        out.append(IntegrityViolation(rule=rule, file=d.file, line=d.line, column=d.column, member=d.member,
+                                      message=template.format(msg=d.message)))
     return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from verifier import __version__ as qed_version
 from verifier import procs
 from verifier.cache import Store, digest
 from verifier.errors import ToolchainError
@@ -21,7 +22,7 @@ from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, Severity
 
 from .output import parse_json_output, parse_log, parse_text_output
 
-CACHE_NAMESPACE = "dafny-verify-v1"
+CACHE_NAMESPACE = "dafny-verify-v2"  # bump when what is stored (or how it is parsed) changes
 _MAIN = "<main>"  # stands for the verified file's absolute path inside cached entries
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
 _CRASH = re.compile(r"internal compilation exception|Unhandled exception|System\.\w+Exception", re.I)
@@ -75,6 +76,8 @@ class DafnyRunner:
     def command(self, file: Path, log_file: Path | None, options: DafnyOptions, subcommand: str = "verify") -> list[str]:
         """The exact command line. `--allow-warnings` keeps the exit code about errors; qed classifies the
         warnings itself (style/trigger never fail a proof, escapes are integrity violations)."""
+        if subcommand == "audit":  # takes none of the verify options (4.11 rejects them)
+            return [str(self.install.path), "audit", str(file)]
         # `resolve` has no --json-output in 4.11: it is read with the text parser.
         fmt = "--json-output" if subcommand == "verify" else "--show-snippets:false"
         argv = [str(self.install.path), subcommand, fmt, "--allow-warnings"]
@@ -83,7 +86,7 @@ class DafnyRunner:
         return argv + [*self.install.extra_args, *options.args(), str(file)]
 
     def cache_key(self, file: Path, source: str, options: DafnyOptions, subcommand: str = "verify") -> str:
-        parts = [CACHE_NAMESPACE, subcommand, str(self.install.full_version), str(self.install.solver_version or ""),
+        parts = [CACHE_NAMESPACE, qed_version, subcommand, str(self.install.full_version), str(self.install.solver_version or ""),
                  json.dumps(list(self.install.extra_args) + options.args()), source]
         for inc_path, inc_text in included_sources(file, source):
             parts += [str(inc_path), inc_text]
@@ -97,6 +100,10 @@ class DafnyRunner:
     def resolve(self, file: Path, source: str, timeout: float, use_cache: bool = True) -> VerifierRun:
         """Parse and type-check only (`dafny resolve`), e.g. to check that a contract is well-formed."""
         return self.begin(file, source, DafnyOptions(), timeout, use_cache, "resolve").result()
+
+    def audit(self, file: Path, source: str, timeout: float, use_cache: bool = True) -> "PendingRun":
+        """Start `dafny audit` (a second opinion on escapes from proof); collect with `.result()`."""
+        return self.begin(file, source, DafnyOptions(), timeout, use_cache, "audit")
 
     def begin(self, file: Path, source: str, options: DafnyOptions, timeout: float, use_cache: bool = True,
               subcommand: str = "verify") -> "PendingRun":
@@ -150,7 +157,11 @@ class PendingRun:
         assert self.running is not None and self.tmp is not None
         try:
             proc = self.running.wait()
-            parsed = (parse_json_output if "--json-output" in self.running.argv else parse_text_output)(proc.stdout)
+            if "--json-output" in self.running.argv:
+                parsed = parse_json_output(proc.stdout)
+            else:  # the text format names files relative to the working directory
+                parsed = parse_text_output(proc.stdout)
+                _absolutize(parsed.diagnostics, self.file.parent)
             members = parse_log(self.log) if self.log is not None else []
         finally:
             self.tmp.cleanup()
@@ -202,6 +213,13 @@ def included_sources(file: Path, source: str, _seen: set[Path] | None = None) ->
         out.append((p, text))
         out += included_sources(p, text, seen)
     return out
+
+
+def _absolutize(diagnostics: list[Diagnostic], cwd: Path) -> None:
+    for d in diagnostics:
+        d.file = str((cwd / d.file).resolve())
+        for r in d.related:
+            r.file = str((cwd / r.file).resolve())
 
 
 def _relocate(obj, old: str, new: str):

@@ -13,6 +13,9 @@ r"""An exact Dafny 4.x tokenizer and a declaration outline (no expression parser
 * `{:` (attribute start) is one token; `@` is its own token (attribute `@Name(..)`, or a label `old@L`);
 * multi-character operators by longest match; `!in` only when not followed by an identifier character.
 
+Before scanning, Dafny runs a line-based preprocessor: `#if X` ... `#endif` blocks (X undefined) are blanked,
+even inside strings and comments. `lex` applies the same `preprocess` and reports the directives it found.
+
 Lines are 1-based and count LF, CRLF and lone CR; columns are 1-based code points.
 
 `outline(src)` finds every declaration at module/class level (modules, imports, exports, classes, traits,
@@ -25,8 +28,9 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 # --------------------------------------------------------------------------------------------------- tokens
 
@@ -46,27 +50,32 @@ witness yield yields
 CONTEXTUAL = frozenset({"least", "greatest", "older", "reveal", "hide", "to", "downto"})
 
 _ARRAY_OR_BV = re.compile(r"array(?:[2-9]\d*|1\d+)?\??|bv(?:0|[1-9]\d*)")
-_WS = re.compile(r"[ \t\r\n]+")
-_LINE_COMMENT = re.compile(r"//[^\n\r]*")
-_IDENT = re.compile(r"[A-Za-z_?][A-Za-z0-9_?']*")
 _TICK_RUN = re.compile(r"'[A-Za-z0-9_?']*")
 _CHAR = re.compile(
     r"'(?:[^'\\\r\n]|\\['\"\\0nrt]|\\u[0-9A-Fa-f]{4}|\\U\{[0-9A-Fa-f](?:_?[0-9A-Fa-f])*\})'")
-_STRING = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
-_VERBATIM = re.compile(r'@"(?:[^"]|"")*"')
 _HEX = re.compile(r"0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*")
 _DIGITS = re.compile(r"\d(?:_?\d)*")
 _NUMBER = re.compile(r"\d(?:_?\d)*(?:\.\d(?:_?\d)*)?(?:e-?\d(?:_?\d)*)?")
 _DOT_NUMBER = re.compile(r"\.\d(?:_?\d)*(?:e-?\d(?:_?\d)*)?")
-_NOT_IN = re.compile(r"!in(?![A-Za-z0-9_?'])")
-_OPS = re.compile(
-    r"\.\.\.|\.\.|::|:=|:\||:-|<==>|==>|<==|==|=>|!=|!!|<=|>=|&&|\|\||-->|->|~>"
-    r"|[-+*/%^&|!<>=.,;:()\[\]{}`#@]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_MASTER = re.compile(r"""
+ (?P<ws>[ \t\r\n]+)
+|(?P<lc>//[^\n\r]*)
+|(?P<bc>/\*)
+|(?P<id>[A-Za-z_?][A-Za-z0-9_?']*)
+|(?P<tick>')
+|(?P<num>[0-9])
+|(?P<str>"(?:[^"\\\r\n]|\\[^\r\n])*")
+|(?P<vstr>@"(?:[^"]|"")*")
+|(?P<attr>\{:)
+|(?P<dotnum>\.[0-9])
+|(?P<op>!in(?![A-Za-z0-9_?'])|\.\.\.|\.\.|::|:=|:\||:-|<==>|==>|<==|==|=>|!=|!!|<=|>=|&&|\|\||-->|->|~>
+        |[-+*/%^&|!<>=.,;:()\[\]{}`\#@])
+|(?P<bad>.)
+""", re.X | re.S)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token. `offset`/`end` index `src` (code points); `line`/`col` are 1-based."""
 
     kind: str
@@ -94,6 +103,7 @@ class Lexed:
     tokens: list[Token]
     comments: list[Comment]
     line_starts: list[int]
+    directives: list["Directive"] = field(default_factory=list)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a code-point offset."""
@@ -121,109 +131,176 @@ def _block_comment_end(src: str, pos: int) -> int:
                 return i
 
 
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """A line Dafny's preprocessor may act on (`#if`, `#elsif`, `#else`, `#endif`), or any other line whose
+    first visible character is `#`: reported, so that no directive can hide from the guard."""
+
+    line: int
+    text: str
+
+
+#: `char.IsWhiteSpace` in .NET: what `string.Trim()` removes in Dafny's preprocessor.
+_DOTNET_WS = "\t\n\v\f\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + \
+    "\u2028\u2029\u202f\u205f\u3000"
+
+
+def _looks_like_directive(body: str) -> bool:
+    """A superset of what Dafny may take as a directive: the first visible character is `#` (culture-sensitive
+    `StartsWith` may skip zero-width characters, so those are skipped too)."""
+    for ch in body:
+        if ch.isspace() or ch in _DOTNET_WS or unicodedata.category(ch) in ("Cf", "Mn", "Cc"):
+            continue
+        return ch == "#"
+    return False
+
+
+def _if_includes(arg: str) -> bool:
+    """Dafny's `IfdefConditionSaysToInclude` with no symbols defined: `#if X` excludes, `#if !X` includes."""
+    sense = True
+    while arg.startswith("!"):
+        sense, arg = not sense, arg[1:].lstrip()
+    return not sense
+
+
+def preprocess(src: str) -> tuple[str, list[Directive]]:
+    """Apply Dafny's line-based preprocessor (`SourcePreprocessor.ProcessDirectives`, no symbols defined).
+
+    Dafny blanks every directive line and every line of an excluded `#if` branch *before* the scanner runs, even
+    inside strings and comments, so `#if X` / `/*` / `#endif` / code / `#if X` / `*/` / `#endif` shows the code to
+    Dafny while a naive reader sees a comment. We blank the same lines (with spaces, so that offsets and columns of
+    the other lines are unchanged) and return the directives found. Never raises.
+    """
+    if "#" not in src:
+        return src, []
+    out: list[str] = []
+    found: list[Directive] = []
+    states: list[list[bool]] = []  # [has_seen_else, may_still_include_another_alternative] per open #if
+    cutoff = -1  # -1: including; n >= 0: ignoring because of the #if at nesting level n
+    stopped = False
+    for number, m in enumerate(_LINE.finditer(src), start=1):
+        body, nl = m.group(1), m.group(2)
+        if not body and not nl:
+            break
+        t = (body.lstrip("\ufeff") if number == 1 else body).strip(_DOTNET_WS)
+        blank = " " * len(body) + nl
+        if stopped:
+            out.append(blank)
+            continue
+        if not t.startswith("#"):
+            if _looks_like_directive(body):
+                found.append(Directive(number, body.strip()))
+            out.append(body + nl if cutoff == -1 else blank)
+            continue
+        if t.startswith("#if"):
+            state = [False, False]
+            if cutoff == -1 and not _if_includes(t[3:].lstrip()):
+                cutoff = len(states)
+                state[1] = True
+            states.append(state)
+        elif t.startswith("#elsif"):
+            if not states or states[-1][0]:
+                stopped = True  # Dafny writes "#MalformedInput" and drops the rest of the file
+            elif cutoff == -1:
+                cutoff = len(states) - 1
+            elif states[-1][1] and _if_includes(t[6:].lstrip()):
+                cutoff, states[-1][1] = -1, False
+        elif t == "#else":
+            if not states or states[-1][0]:
+                stopped = True
+            else:
+                states[-1][0] = True
+                if cutoff == -1:
+                    cutoff = len(states) - 1
+                elif states[-1][1]:
+                    cutoff, states[-1][1] = -1, False
+        elif t == "#endif":
+            if not states:
+                stopped = True
+            else:
+                states.pop()
+                if cutoff == len(states):
+                    cutoff = -1
+        else:  # another line starting with `#`: code for Dafny, but reported like a directive
+            found.append(Directive(number, t))
+            out.append(body + nl if cutoff == -1 else blank)
+            continue
+        found.append(Directive(number, t))
+        out.append(blank)
+    return "".join(out), found
+
+
 def lex(src: str) -> Lexed:
-    """Tokens and comments of `src`, with the line table. Never raises."""
+    """Tokens and comments of `src` as Dafny scans them (after its preprocessor), with the line table.
+
+    Offsets, lines and columns refer to `src` (blanked lines keep their length). Never raises."""
+    scanned, directives = preprocess(src)
+    lexed = _scan(scanned)
+    lexed.directives = directives
+    return lexed
+
+
+def _scan(src: str) -> Lexed:
     starts = _line_starts(src)
     toks: list[Token] = []
     comments: list[Comment] = []
+    append = toks.append
     n = len(src)
     pos = 1 if src.startswith("\ufeff") else 0
-    line_idx = 0
-
-    def where(off: int) -> tuple[int, int]:
-        nonlocal line_idx
-        while line_idx + 1 < len(starts) and starts[line_idx + 1] <= off:
-            line_idx += 1
-        return line_idx + 1, off - starts[line_idx] + 1
-
-    def emit(kind: str, start: int, end: int) -> None:
-        line, col = where(start)
-        toks.append(Token(kind, src[start:end], line, col, start, end))
+    match = _MASTER.match
+    bis = bisect.bisect_right
 
     while pos < n:
-        c = src[pos]
-        if c in " \t\r\n":
-            pos = _WS.match(src, pos).end()
-            continue
-        if c == "/" and pos + 1 < n:
-            nxt = src[pos + 1]
-            if nxt == "/":
-                end = _LINE_COMMENT.match(src, pos).end()
-                line, col = where(pos)
-                comments.append(Comment(src[pos:end], line, col, pos, end))
-                pos = end
-                continue
-            if nxt == "*":
-                end = _block_comment_end(src, pos)
-                line, col = where(pos)
-                comments.append(Comment(src[pos:end], line, col, pos, end))
-                pos = end
-                continue
-        if c.isascii() and (c.isalpha() or c in "_?"):
-            end = _IDENT.match(src, pos).end()
-            word = src[pos:end]
-            kind = KEYWORD if word in KEYWORDS or _ARRAY_OR_BV.fullmatch(word) else IDENT
-            emit(kind, pos, end)
+        m = match(src, pos)
+        g = m.lastgroup
+        end = m.end()
+        if g == "ws":
             pos = end
             continue
-        if c == "'":
+        if g == "id":
+            word = m.group()
+            kind = KEYWORD if word in KEYWORDS or (word[0] in "ab" and _ARRAY_OR_BV.fullmatch(word)) else IDENT
+        elif g == "op":
+            kind = OP
+        elif g == "lc" or g == "bc":
+            if g == "bc":
+                end = _block_comment_end(src, pos)
+            li = bis(starts, pos) - 1
+            comments.append(Comment(src[pos:end], li + 1, pos - starts[li] + 1, pos, end))
+            pos = end
+            continue
+        elif g == "num":
+            after_dot = bool(toks) and toks[-1].text == "." and toks[-1].end == pos
+            end = ((_HEX.match(src, pos) or _DIGITS.match(src, pos)) if after_dot else
+                   (_HEX.match(src, pos) or _NUMBER.match(src, pos))).end()
+            kind = NUMBER
+        elif g == "tick":
             run = _TICK_RUN.match(src, pos).group()
             ident_len = 2 if len(run) == 3 and run[2] == "'" else len(run)
-            m = _CHAR.match(src, pos)
-            char_len = m.end() - pos if m else 0
+            cm = _CHAR.match(src, pos)
+            char_len = cm.end() - pos if cm else 0
             if char_len >= ident_len:
-                emit(CHAR, pos, pos + char_len)
-                pos += char_len
+                kind, end = CHAR, pos + char_len
             else:
-                emit(IDENT, pos, pos + ident_len)
-                pos += ident_len
-            continue
-        if c.isascii() and c.isdigit():
-            after_dot = bool(toks) and toks[-1].text == "." and toks[-1].end == pos
-            m = (_HEX.match(src, pos) or _DIGITS.match(src, pos)) if after_dot else (
-                _HEX.match(src, pos) or _NUMBER.match(src, pos))
-            emit(NUMBER, pos, m.end())
-            pos = m.end()
-            continue
-        if c == '"':
-            m = _STRING.match(src, pos)
-            if m:
-                emit(STRING, pos, m.end())
-                pos = m.end()
-            else:
-                emit(INVALID, pos, pos + 1)
-                pos += 1
-            continue
-        if c == "@" and pos + 1 < n and src[pos + 1] == '"':
-            m = _VERBATIM.match(src, pos)
-            if m:
-                emit(STRING, pos, m.end())
-                pos = m.end()
-                continue
-        if c == "{" and pos + 1 < n and src[pos + 1] == ":":
-            emit(ATTR_OPEN, pos, pos + 2)
-            pos += 2
-            continue
-        if c == "." and pos + 1 < n and src[pos + 1].isascii() and src[pos + 1].isdigit():
+                kind, end = IDENT, pos + ident_len
+        elif g == "str" or g == "vstr":
+            kind = STRING
+        elif g == "attr":
+            kind = ATTR_OPEN
+        elif g == "dotnum":
             prev = toks[-1] if toks else None
             if prev is None or (prev.kind in (OP, ATTR_OPEN) and prev.text not in (")", "]", "}", ".")):
-                m = _DOT_NUMBER.match(src, pos)
-                emit(NUMBER, pos, m.end())
-                pos = m.end()
-                continue
-        if c == "!":
-            m = _NOT_IN.match(src, pos)
-            if m:
-                emit(OP, pos, m.end())
-                pos = m.end()
-                continue
-        m = _OPS.match(src, pos)
-        if m:
-            emit(OP, pos, m.end())
-            pos = m.end()
-            continue
-        emit(INVALID, pos, pos + 1)
-        pos += 1
+                kind, end = NUMBER, _DOT_NUMBER.match(src, pos).end()
+            else:
+                kind, end = OP, pos + 1
+        else:  # "bad": a character Dafny does not accept here, or an unterminated string
+            kind = INVALID
+        li = bis(starts, pos) - 1
+        append(Token(kind, src[pos:end], li + 1, pos - starts[li] + 1, pos, end))
+        pos = end
     return Lexed(toks, comments, starts)
 
 
@@ -238,8 +315,15 @@ def texts(tokens: Sequence[Token]) -> tuple[str, ...]:
 
 
 def render(tokens: Sequence[Token], limit: int = 160) -> str:
-    """A short one-line rendering of `tokens` for messages."""
-    out = " ".join(t.text for t in tokens)
+    """A short one-line rendering of `tokens` for messages: one space where the source had any gap."""
+    parts: list[str] = []
+    prev: Token | None = None
+    for t in tokens:
+        if prev is not None and t.offset > prev.end:
+            parts.append(" ")
+        parts.append(t.text.replace("\n", " ").replace("\r", " "))
+        prev = t
+    out = "".join(parts)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
@@ -260,6 +344,7 @@ _EXPR_END_KEYWORDS = frozenset({
 _STMT_START_KEYWORDS = frozenset({
     "var", "assert", "assume", "expect", "if", "while", "for", "return", "print", "calc", "label", "break",
     "continue", "modify", "yield", "ghost", "match", "forall"})
+_INFIX_KEYWORDS = frozenset({"in", "is", "as", "then", "else", "by", "case", "returns", "yield", "yields"})
 _SEMI_EXPR_KEYWORDS = frozenset({"var", "assert", "assume", "expect", "reveal", "calc"})
 _LEGACY = {"copredicate": ("greatest", "predicate"), "colemma": ("greatest", "lemma")}
 
@@ -338,6 +423,8 @@ class Outline:
     problems: list[str]
     comments: list[Comment] = field(default_factory=list)
     attr_close: frozenset[int] = frozenset()  # indexes of `}` tokens that close an attribute
+    _parser: "_Parser | None" = field(default=None, repr=False)
+    directives: list[Directive] = field(default_factory=list)
 
     def walk(self) -> Iterator[Decl]:
         for d in self.decls:
@@ -357,6 +444,16 @@ class Outline:
 
     def span(self, start: int, end: int) -> list[Token]:
         return self.tokens[start:end]
+
+    def loop_has_body(self, i: int) -> bool:
+        """At a `while`/`for` token: does the loop have a body (a block or `case` alternatives)?"""
+        assert self._parser is not None
+        return self._parser.loop_has_body(i)
+
+    def forall_statement(self, i: int) -> tuple[bool, bool] | None:
+        """At a `forall` token: None for a quantifier expression, else (has `ensures`, has a body)."""
+        assert self._parser is not None
+        return self._parser.forall_statement(i)
 
 
 def _match_brackets(toks: Sequence[Token]) -> tuple[list[int], frozenset[int]]:
@@ -384,6 +481,7 @@ class _Parser:
         self.n = len(self.toks)
         self.pair, self.attr_close = _match_brackets(self.toks)
         self.problems: list[str] = []
+        self.bar_close: set[int] = set()
         self.i = 0
 
     # ---- token helpers
@@ -427,15 +525,31 @@ class _Parser:
         if t.kind == KEYWORD:
             return t.text in _EXPR_END_KEYWORDS or bool(_ARRAY_OR_BV.fullmatch(t.text))
         if t.kind == OP:
-            if t.text in (")", "]"):
+            if t.text == "|":  # the closing bar of a cardinality `|s|`
+                return j in self.bar_close
+            if t.text == "]":  # but not the `#[k]` of `==#[k]`
+                o = self.pair[j]
+                return not (o > 0 and self.toks[o - 1].text == "#")
+            if t.text == ")":
                 return True
             if t.text == "}":
                 return j not in self.attr_close
             if t.text == "*":  # wildcard in `reads *`, `decreases *`, `modifies *`
                 p = self.toks[j - 1] if j > 0 else None
-                return p is not None and (p.text in ("reads", "modifies", "decreases", ",", "(")
+                return p is not None and (p.text in ("reads", "modifies", "decreases", "witness", ",", "(")
                                           or (j - 1) in self.attr_close)
         return False
+
+    def starts_operand(self, i: int) -> bool:
+        """Can token `i` begin an operand (so a `|` before it is a separator, not a closing bar)?"""
+        if i >= self.n:
+            return False
+        t = self.toks[i]
+        if t.kind in (IDENT, NUMBER, STRING, CHAR):
+            return True
+        if t.kind == KEYWORD:
+            return t.text not in _INFIX_KEYWORDS and t.text not in CLAUSE_KEYWORDS and t.text not in _DECL_START
+        return t.kind == OP and t.text in ("(", "[", "!", "|")
 
     def starts_decl(self, i: int) -> bool:
         t = self.text(i)
@@ -462,9 +576,18 @@ class _Parser:
         start = self.i
         match_pending = False
         semis_pending = 0  # `var x := e; body` and `assert P; body` inside an expression
+        open_bars = 0  # cardinality bars `|s|` opened and not yet closed
         while self.i < self.n:
             t = self.toks[self.i]
             prev_ends = self.i > start and self.ends_expr(self.i - 1)
+            if t.kind == OP and t.text == "|":
+                if not prev_ends:
+                    open_bars += 1
+                elif open_bars and not self.starts_operand(self.i + 1):
+                    open_bars -= 1
+                    self.bar_close.add(self.i)
+                self.i += 1
+                continue
             if t.kind == OP and t.text == ";" and semis_pending:
                 semis_pending -= 1
                 self.i += 1
@@ -645,7 +768,7 @@ class _Parser:
         if k == KEYWORD and t in ("newtype", "type"):
             return [self.typedecl(t, prefix, mods, attrs, start, container, parent)]
         if k == KEYWORD and t in ("const", "var"):
-            return self.field(t, prefix, mods, attrs, start, container, parent)
+            return self.field_decl(t, prefix, mods, attrs, start, container, parent)
         phrase = self.callable_keyword()
         if phrase:
             return [self.callable(phrase, prefix, mods, attrs, start, container, parent)]
@@ -729,7 +852,7 @@ class _Parser:
 
     def export(self, prefix, mods, attrs, start, container, parent) -> Decl:
         self.i += 1
-        name = ""
+        name = prefix.rstrip(".").split(".")[-1] if prefix else ""  # the default export set
         if self.kind() in (IDENT, NUMBER) and self.text() not in ("provides", "reveals", "extends"):
             name = self.text()
             self.i += 1
@@ -855,7 +978,7 @@ class _Parser:
         self.finish(d)
         return d
 
-    def field(self, kw, prefix, mods, attrs, start, container, parent) -> list[Decl]:
+    def field_decl(self, kw, prefix, mods, attrs, start, container, parent) -> list[Decl]:
         self.i += 1
         attrs = attrs + self.brace_attributes()
         names: list[str] = []
@@ -941,6 +1064,56 @@ class _Parser:
                       clauses=clauses, body=body, header_end=header_end)
         return d
 
+    # ---- statements (used by the integrity guard on bodies)
+    def loop_has_body(self, i: int) -> bool:
+        self.i = i + 1
+        if self.text(i) == "for":
+            if self.kind() == IDENT:
+                self.i += 1
+            if self.is_op(":"):
+                self.i += 1
+                self.skip_type()
+            if self.is_op(":="):
+                self.i += 1
+                self.skip_expr()
+            if self.text() in ("to", "downto"):
+                self.i += 1
+                if self.is_op("*"):
+                    self.i += 1
+                else:
+                    self.skip_expr()
+        elif not (self.at_clause_keyword() or self.is_op("{") or self.is_word("case")):
+            if self.is_op("*"):
+                self.i += 1
+            else:
+                self.skip_expr()
+        self.clauses()
+        return self.is_op("{") or self.is_word("case")
+
+    def forall_statement(self, i: int) -> tuple[bool, bool] | None:
+        self.i = i + 1
+        if self.is_op("("):
+            self.skip_group()
+        else:
+            start = self.i
+            while self.i < self.n:
+                t = self.toks[self.i]
+                if t.kind == OP and t.text == "::":
+                    return None
+                if t.kind == OP and t.text in (")", "]", "}", ";") or self.at_clause_keyword():
+                    break
+                if t.kind == OP and t.text == "{" and self.i > start and self.ends_expr(self.i - 1):
+                    break
+                if (t.kind == OP and t.text in ("(", "[", "{")) or t.kind == ATTR_OPEN:
+                    self.skip_group()
+                    continue
+                self.i += 1
+        if self.is_op("::"):
+            return None
+        clauses = self.clauses()
+        has_ensures = any(c.keyword == "ensures" for c in clauses)
+        return has_ensures, self.is_op("{")
+
     def finish(self, d: Decl) -> None:
         d.end = max(self.i, d.start + 1)
         d.end_line = self.line(d.end - 1)
@@ -965,4 +1138,4 @@ def outline(src: str, lexed: Lexed | None = None) -> Outline:
     lexed = lexed or lex(src)
     p = _Parser(lexed)
     decls = p.decls("", None, None, top=True)
-    return Outline(lexed.tokens, decls, p.problems, lexed.comments, p.attr_close)
+    return Outline(lexed.tokens, decls, p.problems, lexed.comments, p.attr_close, p, lexed.directives)

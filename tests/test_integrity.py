@@ -1,0 +1,644 @@
+"""The Dafny integrity guard: every door closed, honest candidates untouched.
+
+Each adversarial candidate below is the honest one with one change; the test names the door it tries. The
+`dafny`-marked tests run the real Dafny 4.11 on some of them to show that Dafny alone would accept the cheat,
+so the guard is what stops it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from backends.dafny.integrity import (
+    ALLOWED_ATTRIBUTES, PERF_ATTRIBUTES, RULES, IntegrityReport, check_integrity, contract_of)
+from verifier.errors import BadInput
+from verifier.procs import run
+
+DAFNY = Path("/work/shared/toolchains/dafny/dafny")
+
+SPEC = """\
+module Lib {
+  predicate Sorted(s: seq<int>) {
+    forall i, j :: 0 <= i < j < |s| ==> s[i] <= s[j]
+  }
+}
+import opened Lib
+
+datatype Color = Red | Green
+
+const Limit: nat := 100
+
+function Sum(s: seq<int>): int {
+  if |s| == 0 then 0 else s[0] + Sum(s[1..])
+}
+
+lemma {:axiom} SumBound(s: seq<int>)
+  ensures Sum(s) <= |s| * 1000
+
+lemma SumAppend(a: seq<int>, b: seq<int>)
+  ensures Sum(a + b) == Sum(a) + Sum(b)
+
+method Max(a: array<int>) returns (m: int)
+  requires a.Length > 0
+  ensures forall i :: 0 <= i < a.Length ==> a[i] <= m
+  ensures exists i :: 0 <= i < a.Length && a[i] == m
+
+method SortPair(x: int, y: int) returns (r: seq<int>)
+  ensures Sorted(r)
+  ensures multiset(r) == multiset{x, y}
+
+class Counter {
+  var n: nat
+  constructor ()
+    ensures n == 0
+  method Inc()
+    modifies this
+    ensures n == old(n) + 1
+}
+"""
+
+HONEST = """\
+module Lib {
+  predicate Sorted(s: seq<int>) {
+    forall i, j :: 0 <= i < j < |s| ==> s[i] <= s[j]
+  }
+}
+import opened Lib
+
+datatype Color = Red | Green
+
+const Limit: nat := 100
+
+function Sum(s: seq<int>): int {
+  if |s| == 0 then 0 else s[0] + Sum(s[1..])
+}
+
+lemma {:axiom} SumBound(s: seq<int>)
+  ensures Sum(s) <= |s| * 1000
+
+lemma {:induction a} SumAppend(a: seq<int>, b: seq<int>)
+  ensures Sum(a + b) == Sum(a) + Sum(b)
+{
+  if |a| == 0 {
+    assert a + b == b;
+  } else {
+    assert (a + b)[1..] == a[1..] + b;
+    SumAppend(a[1..], b);
+  }
+}
+
+method Max(a: array<int>) returns (m: int)
+  requires a.Length > 0
+  ensures forall i :: 0 <= i < a.Length ==> a[i] <= m
+  ensures exists i :: 0 <= i < a.Length && a[i] == m
+{
+  m := a[0];
+  var k := 1;
+  while k < a.Length
+    invariant 1 <= k <= a.Length
+    invariant forall i :: 0 <= i < k ==> a[i] <= m
+    invariant exists i :: 0 <= i < k && a[i] == m
+    decreases a.Length - k
+  {
+    if a[k] > m { m := a[k]; }
+    k := k + 1;
+  }
+}
+
+method SortPair(x: int, y: int) returns (r: seq<int>)
+  ensures Sorted(r)
+  ensures multiset(r) == multiset{x, y}
+{
+  if x <= y { r := [x, y]; } else { r := [y, x]; }
+}
+
+class Counter {
+  var n: nat
+  constructor ()
+    ensures n == 0
+  {
+    n := 0;
+  }
+  method Inc()
+    modifies this
+    ensures n == old(n) + 1
+  {
+    n := n + 1;
+  }
+}
+"""
+
+MAX_BODY = """\
+  m := a[0];
+  var k := 1;"""
+SORTPAIR_BODY = "  if x <= y { r := [x, y]; } else { r := [y, x]; }"
+
+
+def variant(old: str, new: str, base: str = HONEST) -> str:
+    assert base.count(old) == 1, f"ambiguous or missing: {old!r}"
+    return base.replace(old, new)
+
+
+def check(candidate: str, spec: str | None = SPEC) -> IntegrityReport:
+    return check_integrity(candidate, "cand.dfy", spec, "spec.dfy" if spec is not None else None)
+
+
+def rules(report: IntegrityReport) -> set[str]:
+    return {v.rule for v in report.violations}
+
+
+def assert_only(report: IntegrityReport, *expected: str) -> None:
+    got = rules(report)
+    assert got == set(expected), [f"{v.rule} line {v.line}: {v.message}" for v in report.violations]
+
+
+# ----------------------------------------------------------------------------------------------- honest
+
+def test_honest_candidate_passes() -> None:
+    r = check(HONEST)
+    assert r.ok, [v.message for v in r.violations]
+    assert any("SumBound" in a.what for a in r.assumptions)
+
+
+def test_spec_against_itself_reports_only_missing_bodies() -> None:
+    assert_only(check(SPEC), "QED-E107")
+
+
+def test_whitespace_and_comments_do_not_matter() -> None:
+    cand = variant("  requires a.Length > 0\n  ensures forall i :: 0 <= i < a.Length ==> a[i] <= m",
+                   "  requires a.Length>0 // must be non-empty\n  ensures /* max */ forall i::0<=i<a.Length==>a[i]<=m")
+    cand = variant("  if |s| == 0 then 0 else s[0] + Sum(s[1..])",
+                   "  if |s|==0 then 0\n  else s[0]+Sum(s[1..])  // recursion", cand)
+    assert check(cand).ok
+
+
+def test_added_decreases_helper_lemma_and_perf_attributes_are_fine() -> None:
+    cand = variant("method SortPair(x: int, y: int) returns (r: seq<int>)",
+                   "@IsolateAssertions @ResourceLimit(\"1e6\")\nmethod {:vcs_split_on_every_assert} {:timeLimit 20} "
+                   "{:rlimit 1000} SortPair(x: int, y: int) returns (r: seq<int>)")
+    cand = variant("  ensures multiset(r) == multiset{x, y}\n{",
+                   "  ensures multiset(r) == multiset{x, y}\n  decreases x\n{", cand)
+    cand += """
+lemma {:induction false} Helper(n: nat)
+  ensures n + 0 == n
+  decreases n
+{
+  assert {:split_here} true;
+  assert {:focus} n >= 0;
+  assert forall k {:trigger k + 1} :: k + 1 > k;
+}
+
+ghost function {:fuel 3} Double(x: int): int { 2 * x }
+"""
+    assert check(cand).ok, [v.message for v in check(cand).violations]
+
+
+def test_strings_and_comments_may_mention_escapes() -> None:
+    cand = variant(SORTPAIR_BODY, SORTPAIR_BODY + '\n  print "assume {:axiom} false; expect";\n'
+                   '  // assume false; {:verify false} decreases *\n  /* include "x.dfy" */')
+    assert check(cand).ok
+
+
+def test_reordering_requires_and_ensures_across_kinds_is_fine() -> None:
+    cand = variant("  requires a.Length > 0\n  ensures forall i :: 0 <= i < a.Length ==> a[i] <= m\n",
+                   "  ensures forall i :: 0 <= i < a.Length ==> a[i] <= m\n  requires a.Length > 0\n")
+    assert check(cand).ok
+
+
+def test_spec_trusted_assume_in_fixed_body_is_an_assumption() -> None:
+    spec = "lemma Given(x: int)\n  ensures x < x + 1\n{\n  assume {:axiom} false;\n}\n" \
+           "method M(x: int) returns (y: int) ensures y > x\n"
+    cand = "lemma Given(x: int)\n  ensures x < x + 1\n{\n  assume {:axiom}   false;  // given\n}\n" \
+           "method M(x: int) returns (y: int) ensures y > x { Given(x); y := x + 1; }\n"
+    r = check(cand, spec)
+    assert r.ok, [v.message for v in r.violations]
+    assert len(r.assumptions) >= 1 and all(a.file == "spec.dfy" for a in r.assumptions)
+    assert any("assume" in a.what and a.member == "Given" for a in r.assumptions)
+
+
+def test_spec_trusted_decreases_star_allows_nonterminating_loops_in_that_member() -> None:
+    spec = "method Serve(x: int)\n  decreases *\n"
+    cand = "method Serve(x: int)\n  decreases *\n{\n  while true decreases * { }\n}\n"
+    r = check(cand, spec)
+    assert r.ok, [v.message for v in r.violations]
+    assert any("decreases *" in a.what for a in r.assumptions)
+    helper = cand + "method Other() decreases * { while true decreases * { } }\n"
+    assert_only(check(helper, spec), "QED-E106")
+
+
+def test_non_static_trait_members_may_stay_bodiless() -> None:
+    spec = "trait Shape { function Area(): nat  method Scale(k: nat) }\n"
+    assert check(spec, spec).ok
+
+
+def test_bodiless_function_obligation_implemented() -> None:
+    spec = "function F(x: int): int\n  ensures F(x) > x\n"
+    assert check("function F(x: int): int\n  ensures F(x) > x\n{ x + 1 }\n", spec).ok
+
+
+def test_verify_true_is_harmless() -> None:
+    assert check(variant("method Max(", "method {:verify true} Max(")).ok
+
+
+def test_labelled_old_is_not_an_attribute() -> None:
+    cand = variant("    n := n + 1;", "    label L:\n    n := n + 1;\n    assert old@L(n) + 1 == n;")
+    assert check(cand).ok
+
+
+# -------------------------------------------------------------------------------------- escapes (E1xx)
+
+@pytest.mark.parametrize("code,rule", [
+    ("assume m >= 0;", "QED-E101"),
+    ("assume {:axiom} false;", "QED-E101"),
+    ("var z: int :| assume z > 0;", "QED-E101"),
+    ("ghost var w := assume true; 5;", "QED-E101"),
+    ("expect m == a[0];", "QED-E102"),
+    ("expect m == a[0], \"message\";", "QED-E102"),
+    ("assert {:only} m == a[0];", "QED-E104"),
+    ("assert {:start_checking_here} true;", "QED-E104"),
+    ("ghost var {:assumption} b: bool;", "QED-E104"),
+    ("assert {:nonsense} true;", "QED-E112"),
+    ("while m < 0 invariant m < 0", "QED-E108"),
+    ("for t := 0 to 3 invariant true", "QED-E108"),
+    ("forall q: int ensures q > q + 1", "QED-E108"),
+    ("while m < 0 decreases * { m := m - 1; }", "QED-E106"),
+    ("var x\u0430 := 1;", "QED-E113"),
+])
+def test_escape_in_a_body_is_caught(code: str, rule: str) -> None:
+    r = check(variant(MAX_BODY, MAX_BODY + "\n  " + code))
+    assert rule in rules(r), [v.message for v in r.violations]
+    v = next(v for v in r.violations if v.rule == rule)
+    assert v.member == "Max" and v.file == "cand.dfy" and v.line and v.column
+
+
+def test_expect_in_update_with_failure_is_caught() -> None:
+    cand = HONEST + "\nmethod Parse(s: string) returns (r: Result<int, string>) { var x :- expect Get(s); }\n"
+    assert "QED-E102" in rules(check(cand))
+
+
+@pytest.mark.parametrize("attr,rule", [
+    ("{:axiom}", "QED-E103"),
+    ("@Axiom", "QED-E103"),
+    ("@ Axiom", "QED-E103"),
+    ("{: axiom}", "QED-E103"),
+    ("{:verify false}", "QED-E104"),
+    ("@Verify(false)", "QED-E104"),
+    ("{:only}", "QED-E104"),
+    ("@VerifyOnly", "QED-E104"),
+    ("{:selective_checking}", "QED-E104"),
+    ("{:termination false}", "QED-E104"),
+    ("@AssumeCrossModuleTermination", "QED-E104"),
+    ("{:extern}", "QED-E105"),
+    ("{:extern \"Foo\"}", "QED-E105"),
+    ("{:synthesize}", "QED-E105"),
+    ("{:options \"--allow-axioms\"}", "QED-E111"),
+    ("@Options(\"--function-syntax:3\")", "QED-E111"),
+    ("{:autoReq}", "QED-E112"),
+    ("{:id \"x\"}", "QED-E112"),
+    ("@Foo", "QED-E112"),
+])
+def test_forbidden_attribute_on_a_new_helper(attr: str, rule: str) -> None:
+    placed = f"{attr}\nlemma Helper()" if attr.startswith("@") else f"lemma {attr} Helper()"
+    cand = HONEST + f"\n{placed}\n  ensures true\n{{}}\n"
+    r = check(cand)
+    assert rule in rules(r), [v.message for v in r.violations]
+    name = attr.replace("@ ", "@").replace("{: ", "{:").split()[0].strip("{:@}\"").split("(")[0]
+    assert any(name in v.message for v in r.violations if v.rule == rule)
+
+
+def test_axiom_added_to_an_obligation() -> None:
+    cand = variant("method Max(", "method {:axiom} Max(")
+    assert "QED-E103" in rules(check(cand))
+
+
+def test_bodiless_helper_lemma_is_caught() -> None:
+    r = check(HONEST + "\nlemma Cheat()\n  ensures false\n")
+    assert_only(r, "QED-E107")
+    assert r.violations[0].member == "Cheat"
+
+
+def test_bodiless_static_trait_member_is_caught() -> None:
+    r = check(HONEST + "\ntrait T { static lemma Cheat() ensures false }\n")
+    assert_only(r, "QED-E107")
+
+
+def test_obligation_left_bodiless_is_caught() -> None:
+    cand = variant("lemma {:induction a} SumAppend(a: seq<int>, b: seq<int>)\n"
+                   "  ensures Sum(a + b) == Sum(a) + Sum(b)\n{\n  if |a| == 0 {\n    assert a + b == b;\n"
+                   "  } else {\n    assert (a + b)[1..] == a[1..] + b;\n    SumAppend(a[1..], b);\n  }\n}\n",
+                   "lemma SumAppend(a: seq<int>, b: seq<int>)\n  ensures Sum(a + b) == Sum(a) + Sum(b)\n")
+    r = check(cand)
+    assert_only(r, "QED-E107")
+    assert "implement" in r.violations[0].message
+
+
+def test_axiom_added_to_a_fixed_function() -> None:
+    assert "QED-E103" in rules(check(variant("function Sum(", "function {:axiom} Sum(")))
+
+
+def test_by_method_added_to_a_fixed_function() -> None:
+    cand = variant("  if |s| == 0 then 0 else s[0] + Sum(s[1..])\n}",
+                   "  if |s| == 0 then 0 else s[0] + Sum(s[1..])\n} by method { assume false; return 0; }")
+    assert {"QED-E007", "QED-E101"} <= rules(check(cand))
+
+
+def test_second_declaration_of_a_spec_member_is_caught() -> None:
+    # e.g. an honest copy that Dafny never sees (preprocessor) next to the one it checks
+    cand = HONEST + "\nmethod SortPair(x: int, y: int) returns (r: seq<int>)\n  requires false\n{ }\n"
+    assert "QED-E010" in rules(check(cand))
+
+
+def test_bodiless_iterator_is_caught() -> None:
+    assert "QED-E107" in rules(check(HONEST + "\niterator Gen(n: nat) yields (x: nat) yield ensures x < n\n"))
+
+
+def test_include_is_caught() -> None:
+    assert "QED-E109" in rules(check('include "cheat.dfy"\n' + HONEST))
+
+
+def test_refines_not_in_spec_is_caught() -> None:
+    cand = HONEST + "\nabstract module A { }\nmodule B refines A { }\n"
+    assert "QED-E110" in rules(check(cand))
+
+
+def test_autocontracts_only_when_the_spec_has_it() -> None:
+    cand = HONEST + "\nclass {:autocontracts} Box { var x: int predicate Valid() { true } }\n"
+    r = check(cand)
+    assert "QED-E112" in rules(r) and "contracts" in r.violations[0].message
+    spec = "class {:autocontracts} Box {\n  var x: int\n  predicate Valid() { true }\n  method Set(v: int)\n}\n"
+    cand = "class {:autocontracts} Box {\n  var x: int\n  predicate Valid() { true }\n" \
+           "  method Set(v: int) { x := v; }\n}\n"
+    r = check(cand, spec)
+    assert r.ok, [v.message for v in r.violations]
+
+
+def test_homoglyph_name_is_caught() -> None:
+    cand = HONEST + "\npredicate S\u043erted(s: seq<int>) { true }\n"
+    assert "QED-E113" in rules(check(cand))
+
+
+def test_lone_carriage_return_comment_trick_is_caught() -> None:
+    cand = variant(MAX_BODY, MAX_BODY + "\n  // nothing to see\rassume {:axiom} false;")
+    assert "QED-E101" in rules(check(cand))
+
+
+def test_preprocessor_comment_trick_is_caught() -> None:
+    cand = variant(SORTPAIR_BODY, "  r := [x, y];\n#if NEVER\n/*\n#endif\n  assume {:axiom} Sorted(r);\n"
+                   "#if NEVER\n*/\n#endif")
+    r = check(cand)
+    assert {"QED-E101", "QED-E114"} <= rules(r)
+    assert next(v for v in r.violations if v.rule == "QED-E101").line == 56
+
+
+def test_no_spec_means_nothing_is_trusted() -> None:
+    src = "lemma Given()\n  ensures false\n{\n  assume {:axiom} false;\n}\nlemma {:axiom} Ax() ensures false\n"
+    r = check(src, None)
+    assert {"QED-E101", "QED-E103", "QED-E107"} <= rules(r)
+    assert r.assumptions == []
+    assert check(HONEST, None).violations and rules(check(HONEST, None)) == {"QED-E103", "QED-E107"}
+
+
+def test_no_spec_clean_file_passes() -> None:
+    assert check("method Id(x: int) returns (y: int) ensures y == x { y := x; }\n", None).ok
+
+
+# ------------------------------------------------------------------------------------- structure (E0xx)
+
+def test_missing_member() -> None:
+    cand = variant("method SortPair(x: int, y: int) returns (r: seq<int>)\n  ensures Sorted(r)\n"
+                   "  ensures multiset(r) == multiset{x, y}\n{\n" + SORTPAIR_BODY + "\n}\n", "")
+    r = check(cand)
+    assert_only(r, "QED-E001")
+    assert r.violations[0].member == "SortPair"
+
+
+def test_moved_member() -> None:
+    cand = variant("method SortPair(x: int, y: int) returns (r: seq<int>)", "module Inner {\nimport opened Lib\n"
+                   "method SortPair(x: int, y: int) returns (r: seq<int>)")
+    cand = variant(SORTPAIR_BODY + "\n}\n", SORTPAIR_BODY + "\n}\n}\n", cand)
+    r = check(cand)
+    assert_only(r, "QED-E002")
+    assert "Inner.SortPair" in r.violations[0].message
+
+
+def test_renamed_member() -> None:
+    assert "QED-E001" in rules(check(variant("method SortPair(", "method SortTwo(")))
+
+
+@pytest.mark.parametrize("old,new", [
+    ("method Max(", "ghost method Max("),
+    ("lemma {:induction a} SumAppend(", "method {:induction a} SumAppend("),
+    ("  method Inc()", "  static method Inc()"),
+    ("function Sum(", "ghost function Sum("),
+    ("function Sum(", "opaque function Sum("),
+])
+def test_kind_or_modifier_changed(old: str, new: str) -> None:
+    assert "QED-E003" in rules(check(variant(old, new)))
+
+
+@pytest.mark.parametrize("old,new", [
+    ("method Max(a: array<int>) returns (m: int)", "method Max(a: array<nat>) returns (m: int)"),
+    ("method Max(a: array<int>) returns (m: int)", "method Max(a: array<int>) returns (m: int, n: int)"),
+    ("method SortPair(x: int, y: int)", "method SortPair(y: int, x: int)"),
+    ("method SortPair(x: int, y: int)", "method SortPair<T>(x: int, y: int)"),
+])
+def test_signature_changed(old: str, new: str) -> None:
+    assert "QED-E004" in rules(check(variant(old, new)))
+
+
+@pytest.mark.parametrize("old,new,word", [
+    ("  requires a.Length > 0\n", "", "lost"),
+    ("  ensures Sorted(r)\n", "", "lost"),
+    ("  ensures Sorted(r)\n", "  ensures Sorted(r) || true\n", "differs"),
+    ("  ensures Sorted(r)\n", "  requires false\n  ensures Sorted(r)\n", "does not"),
+    ("  ensures Sorted(r)\n", "  requires x <= y\n  ensures Sorted(r)\n", "does not"),
+    ("    modifies this\n", "    modifies this, this\n", "differs"),
+    ("  constructor ()\n    ensures n == 0\n", "  constructor ()\n    ensures n >= 0\n", "differs"),
+    ("  ensures exists i :: 0 <= i < a.Length && a[i] == m\n",
+     "  ensures exists i :: 0 <= i < a.Length && m == a[i]\n", "differs"),
+])
+def test_clause_changed(old: str, new: str, word: str) -> None:
+    r = check(variant(old, new))
+    assert "QED-E005" in rules(r)
+    assert any(word in v.message for v in r.violations if v.rule == "QED-E005")
+
+
+def test_reads_added_to_a_function_obligation() -> None:
+    spec = "function F(x: int): int\n"
+    assert "QED-E005" in rules(check("function F(x: int): int reads {} { x }\n", spec))
+
+
+def test_spec_decreases_must_be_kept() -> None:
+    spec = "function F(n: nat): nat\n  decreases n\n"
+    assert check("function F(n: nat): nat decreases n { if n == 0 then 0 else F(n - 1) }\n", spec).ok
+    r = check("function F(n: nat): nat decreases n + 1 { if n == 0 then 0 else F(n - 1) }\n", spec)
+    assert "QED-E005" in rules(r)
+
+
+def test_attribute_removed_or_contract_changing_added() -> None:
+    spec = "lemma {:induction false} L(n: nat)\n  ensures n >= 0\n"
+    assert "QED-E006" in rules(check("lemma L(n: nat) ensures n >= 0 { }\n", spec))
+    assert "QED-E006" in rules(check(variant("predicate Sorted(", "predicate {:opaque} Sorted(")))
+
+
+def test_fixed_body_changed() -> None:
+    r = check(variant("    forall i, j :: 0 <= i < j < |s| ==> s[i] <= s[j]\n", "    true\n"))
+    assert_only(r, "QED-E007")
+    assert r.violations[0].member == "Lib.Sorted"
+
+
+def test_fixed_body_removed() -> None:
+    cand = variant(" {\n  if |s| == 0 then 0 else s[0] + Sum(s[1..])\n}", "")
+    assert {"QED-E007", "QED-E107"} <= rules(check(cand))
+
+
+def test_axiom_given_a_body_or_stripped() -> None:
+    assert "QED-E008" in rules(check(variant("  ensures Sum(s) <= |s| * 1000\n",
+                                             "  ensures Sum(s) <= |s| * 1000\n{ }\n")))
+    r = check(variant("lemma {:axiom} SumBound(", "lemma SumBound("))
+    assert_only(r, "QED-E006")
+
+
+@pytest.mark.parametrize("old,new", [
+    ("datatype Color = Red | Green", "datatype Color = Red | Green | Blue"),
+    ("const Limit: nat := 100", "const Limit: nat := 1000"),
+    ("  var n: nat", "  var n: int"),
+    ("import opened Lib", "import Lib"),
+    ("class Counter {", "class Counter extends object {"),
+    ("module Lib {", "module {:extern} Lib {"),
+])
+def test_declaration_changed(old: str, new: str) -> None:
+    assert "QED-E009" in rules(check(variant(old, new)))
+
+
+def test_shadowing_an_imported_name_is_caught() -> None:
+    cand = HONEST + "\npredicate Sorted(s: seq<int>) { true }\n"
+    r = check(cand)
+    assert_only(r, "QED-E010")
+    assert "Rename" in r.violations[0].message
+
+
+def test_shadowing_inside_a_spec_class_is_caught() -> None:
+    spec = "predicate Pos(x: int) { x > 0 }\nclass C {\n  method M() returns (y: int)\n    ensures Pos(y)\n}\n"
+    cand = "predicate Pos(x: int) { x > 0 }\nclass C {\n  predicate Pos(x: int) { true }\n" \
+           "  method M() returns (y: int)\n    ensures Pos(y)\n  { y := 0; }\n}\n"
+    assert_only(check(cand, spec), "QED-E010")
+
+
+def test_new_names_unrelated_to_the_spec_are_fine() -> None:
+    assert check(HONEST + "\nmodule Extra { predicate Positive(x: int) { x > 0 } }\n").ok
+
+
+def test_malformed_spec_is_bad_input() -> None:
+    with pytest.raises(BadInput):
+        contract_of("method M( {", "bad.dfy")
+
+
+def test_unreadable_candidate_is_reported() -> None:
+    r = check(HONEST + "\n) garbage (\n")
+    assert "QED-E000" in rules(r)
+
+
+# ------------------------------------------------------------------------------------------ contract / API
+
+def test_contract_of_parts() -> None:
+    c = contract_of(SPEC, "spec.dfy")
+    assert {d.qualified for d in c.obligations} == {"SumAppend", "Max", "SortPair", "Counter._ctor", "Counter.Inc"}
+    assert {d.qualified for d in c.fixed} == {"Lib.Sorted", "Sum"}
+    assert {d.qualified for d in c.axioms} == {"SumBound"}
+    assert {"Sorted", "Sum", "Limit"} <= c.identifiers
+    assert [a.member for a in c.assumptions] == ["SumBound"]
+
+
+def test_rule_table_is_documented() -> None:
+    import backends.dafny.integrity as integrity
+
+    for rule in RULES:
+        assert f"| {rule} |" in integrity.__doc__
+    assert PERF_ATTRIBUTES <= ALLOWED_ATTRIBUTES
+
+
+def test_messages_teach_the_fix() -> None:
+    r = check(variant(MAX_BODY, MAX_BODY + "\n  assume m >= 0;"))
+    msg = r.violations[0].message
+    assert "`assume` at line" in msg and "in `Max`" in msg and "assert" in msg
+
+
+def test_guard_is_fast() -> None:
+    big = HONEST + "".join(f"\nlemma L{i}(x: int)\n  requires x > {i}\n  ensures x + 1 > {i}\n{{\n"
+                           f"  assert x + 1 > x;\n}}\n" for i in range(40))
+    assert big.count("\n") > 300
+    check(big)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        check(big)
+    per_call = (time.perf_counter() - t0) / 5
+    assert per_call < 0.05, f"{per_call * 1000:.1f} ms"
+
+
+# -------------------------------------------------------------------------------- Dafny accepts the cheats
+
+needs_dafny = pytest.mark.skipif(not DAFNY.exists(), reason=f"real Dafny not found at {DAFNY}")
+
+
+def dafny_verify(tmp_path: Path, src: str, name: str = "cand.dfy") -> tuple[int | None, str]:
+    f = tmp_path / name
+    f.write_text(src, encoding="utf-8", newline="")
+    res = run([DAFNY, "verify", "--allow-warnings", "--show-snippets:false", f], timeout=180, cwd=tmp_path)
+    return res.returncode, res.stdout + res.stderr
+
+
+CHEATS = {
+    "requires false added": (
+        variant("  ensures Sorted(r)\n", "  requires false\n  ensures Sorted(r)\n"), "QED-E005"),
+    "fixed predicate body weakened": (
+        variant(SORTPAIR_BODY, "  r := [x, y];",
+                variant("    forall i, j :: 0 <= i < j < |s| ==> s[i] <= s[j]\n", "    true\n")), "QED-E007"),
+    "shadowing an opened import": (
+        variant(SORTPAIR_BODY, "  r := [x, y];", HONEST + "\npredicate Sorted(s: seq<int>) { true }\n"),
+        "QED-E010"),
+    "assume hidden after a lone CR": (
+        variant(SORTPAIR_BODY, "  r := [x, y];  // ok\rassume {:axiom} Sorted(r);"), "QED-E101"),
+    "expect": (variant(SORTPAIR_BODY, "  r := [x, y];\n  expect Sorted(r);"), "QED-E102"),
+    "assume hidden by the preprocessor in a comment": (
+        variant(SORTPAIR_BODY, "  r := [x, y];\n#if NEVER\n/*\n#endif\n  assume {:axiom} Sorted(r);\n"
+                "#if NEVER\n*/\n#endif"), "QED-E101"),
+    "bodiless @Axiom helper": (
+        variant(SORTPAIR_BODY, "  r := [x, y];\n  Cheat();", HONEST + "\n@Axiom\nlemma Cheat() ensures false\n"),
+        "QED-E103"),
+    "verify false": (variant("method SortPair(", "method {:verify false} SortPair(",
+                             variant(SORTPAIR_BODY, "  r := [];")), "QED-E104"),
+    "decreases * added": (
+        variant(SORTPAIR_BODY, "  while true decreases * { }",
+                variant("  ensures multiset(r) == multiset{x, y}\n{", "  ensures multiset(r) == multiset{x, y}\n"
+                        "  decreases *\n{")), "QED-E106"),
+    "obligation left bodiless": (
+        variant("{\n  if |a| == 0 {\n    assert a + b == b;\n  } else {\n    assert (a + b)[1..] == a[1..] + b;\n"
+                "    SumAppend(a[1..], b);\n  }\n}\n", ""), "QED-E107"),
+    "bodiless loop": (  # the loop havocs r, then assumes its invariant and the negated guard
+        variant(SORTPAIR_BODY, "  r := [x, y];\n  while !Sorted(r)\n    invariant multiset(r) == multiset{x, y}"),
+        "QED-E108"),
+    "ensures removed": (variant(SORTPAIR_BODY, "  r := [x, y];", variant("  ensures Sorted(r)\n", "")),
+                        "QED-E005"),
+}
+
+
+@needs_dafny
+@pytest.mark.dafny
+def test_honest_candidate_verifies_with_dafny(tmp_path: Path) -> None:
+    code, out = dafny_verify(tmp_path, HONEST)
+    assert code == 0, out
+
+
+@needs_dafny
+@pytest.mark.dafny
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_dafny_accepts_the_cheat_but_the_guard_does_not(tmp_path: Path, name: str) -> None:
+    src, rule = CHEATS[name]
+    assert rule in rules(check(src)), [v.message for v in check(src).violations]
+    code, out = dafny_verify(tmp_path, src)
+    assert code == 0, f"Dafny rejected the cheat {name!r}, so it does not prove the guard's point:\n{out}"
