@@ -642,3 +642,50 @@ def test_dafny_accepts_the_cheat_but_the_guard_does_not(tmp_path: Path, name: st
     assert rule in rules(check(src)), [v.message for v in check(src).violations]
     code, out = dafny_verify(tmp_path, src)
     assert code == 0, f"Dafny rejected the cheat {name!r}, so it does not prove the guard's point:\n{out}"
+
+
+# ------------------------------------------------------------------------------------ DafnyBench campaigns
+
+DAFNYBENCH = Path("/work/shared/benchmarks/DafnyBench/DafnyBench/dataset/ground_truth")
+needs_bench = pytest.mark.skipif(not DAFNYBENCH.is_dir(), reason=f"DafnyBench ground truths not found at {DAFNYBENCH}")
+
+
+@needs_bench
+@pytest.mark.slow
+def test_dafnybench_reflowed_copy_matches_its_spec() -> None:
+    """A ground truth used as its own spec, re-spaced and commented, breaks no structural rule."""
+    from backends.dafny.syntax import tokenize
+
+    for f in sorted(DAFNYBENCH.glob("*.dfy"))[::3]:
+        src = f.read_text(encoding="utf-8", errors="replace")
+        parts = [("\n /* reflow */ " if k % 7 == 0 and t.kind == "ident" else "  ") + t.text
+                 for k, t in enumerate(tokenize(src))]
+        r = check_integrity("".join(parts), "c.dfy", src, "s.dfy")
+        assert rules(r) <= {"QED-E107"}, (f.name, [v.message for v in r.violations][:3])
+
+
+@needs_bench
+@pytest.mark.slow
+def test_dafnybench_mutations_are_all_caught() -> None:
+    """Dropping or changing a requires/ensures clause, or injecting an assume, is always caught."""
+    import random
+
+    from backends.dafny.syntax import outline
+
+    rnd = random.Random(7)
+    for f in sorted(DAFNYBENCH.glob("*.dfy"))[1::3]:
+        src = f.read_text(encoding="utf-8", errors="replace")
+        o = outline(src)
+        clauses = [c for d in o.walk() if d.is_callable for c in d.clauses if c.keyword in ("requires", "ensures")]
+        if clauses:
+            c = rnd.choice(clauses)
+            dropped = src[:o.tokens[c.start].offset] + src[o.tokens[c.end - 1].end:]
+            assert "QED-E005" in rules(check_integrity(dropped, "c.dfy", src, "s.dfy")), f.name
+            t = o.tokens[c.end - 1]
+            tweaked = src[:t.offset] + (f"({t.text})" if t.kind != "op" else t.text + " true") + src[t.end:]
+            assert rules(check_integrity(tweaked, "c.dfy", src, "s.dfy")) & {"QED-E005", "QED-E000"}, f.name
+        bodies = [d for d in o.walk() if d.kind in ("method", "lemma") and d.body]
+        if bodies:
+            b = o.tokens[rnd.choice(bodies).body[0]]
+            injected = src[:b.end] + " assume {:axiom} false; " + src[b.end:]
+            assert "QED-E101" in rules(check_integrity(injected, "c.dfy", src, "s.dfy")), f.name

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import sysconfig
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
+
+if TYPE_CHECKING:
+    from verifier.models import ToolchainRef
 
 from verifier.errors import ToolchainError
-from verifier.models import ToolchainRef
 
 from .manifest import load_manifest
 from .paths import EXE, dafny_install_root, expand, home, is_executable_file, which
@@ -87,6 +88,8 @@ class DafnyInstall:
     def ref(self) -> ToolchainRef:
         """This install as the `toolchain` field of a `FileResult`."""
         solver = f"z3 {self.solver_version}" if self.solver_version else None
+        from verifier.models import ToolchainRef  # lazy: keeps `qed verify` start-up light
+
         return ToolchainRef(name="dafny", version=self.full_version, path=str(self.path), solver=solver)
 
 
@@ -146,6 +149,8 @@ def pip_z3_binary() -> Path | None:
     The wheel ships it as data (`z3_solver-<v>.data/data/bin/z3`), so it lands in the environment's `bin/`.
     """
     try:
+        from importlib import metadata
+
         dist = metadata.distribution("z3-solver")
     except metadata.PackageNotFoundError:
         return None

@@ -53,7 +53,6 @@ def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: f
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
     """
     from backends.dafny.runner import DafnyOptions
-    from verifier.render import render_report
     from verifier.verify import VerifyRequest, exit_code
     from verifier.verify import verify as run_verify
 
@@ -63,6 +62,8 @@ def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: f
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:
+        from verifier.render import render_report
+
         click.echo(render_report(report))
     sys.exit(exit_code(report))
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backends import backend_for
 from verifier.errors import BadInput
-from verifier.models import FileResult, Verdict, VerifyReport, VerifySummary
+
+if TYPE_CHECKING:
+    from verifier.models import FileResult, VerifyReport
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,18 @@ def verify(request: VerifyRequest) -> VerifyReport:
     for f in request.files:
         probe = backend_for(f, use_cache=request.use_cache, **(request.backend_options or {}))
         backend = backends.setdefault(probe.name, probe)
-        results.append(backend.check(f, request.spec, timeout=request.timeout, display_name=str(f)))
+        # Dafny starts first; qed's models and the guard load while it runs.
+        pending = backend.begin(f, request.spec, timeout=request.timeout, display_name=str(f))
+        results.append(pending.finish())
+    from verifier.models import VerifyReport, VerifySummary
+
     return VerifyReport(results=results, summary=VerifySummary.of(results, time.monotonic() - start))
 
 
 def exit_code(report: VerifyReport) -> int:
     """0 all verified and accepted; 3 the verifier crashed on some file; 1 otherwise."""
+    from verifier.models import Verdict
+
     if any(r.verifier_crashed for r in report.results):
         return 3
     return 0 if all(r.verdict == Verdict.verified.value for r in report.results) else 1

@@ -1,43 +1,23 @@
-"""The Dafny backend: verifier outcome + integrity guard -> one `FileResult` with an honest verdict.
+"""The Dafny backend: starts the verifier, runs the integrity guard meanwhile, and returns one `FileResult`.
 
-Verdict rules (first match wins):
-1. the process was killed at the wall-clock limit -> `timeout`;
-2. the verifier crashed, or a parse / resolution error -> `error`;
-3. the integrity guard found a violation (including warnings that reveal an escape from proof) -> `rejected`;
-4. any verification error other than a time-out -> `failed`; only time-outs / resource limits -> `timeout`;
-5. exit status 0 with no error diagnostics -> `verified`. Anything else (an exit status that no diagnostic
-   explains) is `error`: nothing is reported verified by accident.
+How the verdict is decided is in `verdict.py`. This module stays light to import so that Dafny starts before
+qed loads its models and the guard.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier.cache import Store
 from verifier.errors import BadInput
-from verifier.models import (
-    Diagnostic,
-    DiagnosticKind,
-    FileResult,
-    IntegrityViolation,
-    Severity,
-    ToolchainRef,
-    TrustedAssumption,
-    Verdict,
-    WarningClass,
-)
 
-from .integrity import check_integrity
-from .runner import DafnyOptions, DafnyRunner, VerifierRun
-from .syntax import outline
+from .runner import DafnyOptions, DafnyRunner, PendingRun
 
-_TIMEOUT_KINDS = {DiagnosticKind.timeout.value, DiagnosticKind.resource_limit.value}
-_STATIC_KINDS = {DiagnosticKind.parse.value, DiagnosticKind.resolution.value}
-ESCAPE_WARNING_RULE = "QED-W001"  # a Dafny warning that reveals an escape from proof
-AUDIT_RULE = "QED-A001"  # a `dafny audit` finding
+if TYPE_CHECKING:
+    from verifier.models import FileResult, ToolchainRef
 
 
 def read_source(path: Path, what: str) -> str:
@@ -79,134 +59,62 @@ class DafnyBackend:
             self._runner = DafnyRunner(self.install, self.store)
         return self._runner
 
-    def toolchain(self) -> ToolchainRef:
+    def toolchain(self) -> "ToolchainRef":
+        from verifier.models import ToolchainRef
+
         inst = self.runner.install
         solver = f"z3 {inst.solver_version}" if getattr(inst, "solver_version", None) else None
         return ToolchainRef(name="dafny", version=inst.version, path=str(inst.path), solver=solver)
 
     def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
-              display_name: str | None = None, options: DafnyOptions | None = None) -> FileResult:
+              display_name: str | None = None, options: DafnyOptions | None = None) -> "FileResult":
+        return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options).finish()
+
+    def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
+              display_name: str | None = None, options: DafnyOptions | None = None) -> "PendingCheck":
+        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result."""
         start = time.monotonic()
-        shown = display_name or str(file)
         source = read_source(file, "file")
         spec_source = read_source(spec, "spec") if spec is not None else None
         opts = options or self.options
-        pending = self.runner.begin(file, source, opts, timeout, self.use_cache)
-        audit = None
+        runs = [self.runner.begin(file, source, opts, timeout, self.use_cache)]
         try:
             if self.audit or (self.audit is None and spec is not None):
-                audit = self.runner.audit(file, source, timeout, self.use_cache)
-            if spec is not None:
-                self._check_spec(spec, spec_source, timeout)
-            # The guard runs while Dafny works on its own core.
-            report = check_integrity(source, shown, spec_source, str(spec) if spec else None)
+                runs.append(self.runner.audit(file, source, timeout, self.use_cache))
         except BaseException:
-            pending.cancel()
-            if audit is not None:
-                audit.cancel()
+            runs[0].cancel()
             raise
-        run = pending.result()
-        diagnostics = _attach(run, file, shown, source)
-        violations = list(report.violations)
-        violations += _escape_warnings(diagnostics, violations, report.assumptions)
-        if audit is not None:
-            findings = _attach(audit.result(), file, shown, source)
-            violations += _audit_findings(findings, violations, report.assumptions)
-        verdict, note = decide(run, diagnostics, violations)
-        return FileResult(
-            file=shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
-            assumptions=list(report.assumptions), members=run.members,
-            duration_s=round(time.monotonic() - start, 3), toolchain=self.toolchain(), command=run.command,
-            exit_code=run.exit_code, cached=run.cached, verifier_crashed=run.crashed, scope=list(opts.filter_symbols) or None, note=note,
-        )
-
-    def _check_spec(self, spec: Path, spec_source: str, timeout: float) -> None:
-        """A contract must itself parse and type-check, or nothing can be compared against it."""
-        run = self.runner.resolve(spec, spec_source, timeout, self.use_cache)
-        errors = [d for d in run.diagnostics if d.severity == Severity.error]
-        if run.timed_out or errors or run.exit_code not in (0, None):
-            first = errors[0] if errors else None
-            where = f"{spec}:{first.line}: {first.message}" if first else f"{spec}: dafny resolve exit {run.exit_code}"
-            raise BadInput(f"the spec does not type-check ({where})",
-                           fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")
+        return PendingCheck(self, file, display_name or str(file), source, spec, spec_source, opts, timeout,
+                            start, runs[0], runs[1] if len(runs) > 1 else None)
 
 
-def decide(run: VerifierRun, diagnostics: list[Diagnostic], violations: list[IntegrityViolation]
-           ) -> tuple[Verdict, str | None]:
-    """Apply the verdict rules of this module's docstring."""
-    errors = [d for d in diagnostics if d.severity == Severity.error]
-    if run.timed_out:
-        return Verdict.timeout, f"killed after {run.duration_s:.0f} s (wall-clock limit; raise it with --timeout)"
-    if run.crashed:
-        return Verdict.error, "the verifier crashed: " + _first(run.unparsed + run.status)
-    if any(d.kind in _STATIC_KINDS or d.source not in (None, "Verifier") for d in errors):
-        return Verdict.error, None
-    if violations:
-        return Verdict.rejected, None
-    if errors:
-        if all(d.kind in _TIMEOUT_KINDS for d in errors):
-            return Verdict.timeout, "the solver hit its time or resource limit"
-        return Verdict.failed, None
-    if run.exit_code == 0:
-        return Verdict.verified, None
-    return Verdict.error, f"dafny exited with status {run.exit_code} without reporting an error"
+@dataclass
+class PendingCheck:
+    """A check whose verifier run has started."""
 
+    backend: DafnyBackend
+    file: Path
+    shown: str
+    source: str
+    spec: Path | None
+    spec_source: str | None
+    options: DafnyOptions
+    timeout: float
+    started: float
+    run: PendingRun
+    audit: PendingRun | None
 
-def _first(lines: list[str]) -> str:
-    return next((l.strip() for l in lines if l.strip()), "no message")
+    def cancel(self) -> None:
+        for r in (self.run, self.audit):
+            if r is not None:
+                r.cancel()
 
+    def finish(self) -> "FileResult":
+        """Check the spec and run the guard (while Dafny works), then wait and decide the verdict."""
+        from .verdict import finish_check
 
-def _attach(run: VerifierRun, file: Path, shown: str, source: str) -> list[Diagnostic]:
-    """Show the user's own path for the main file, and name the enclosing member of each diagnostic."""
-    absolute = str(file.resolve())
-    try:
-        tree = outline(source)
-    except Exception:  # the outline is a convenience; a file it cannot read still gets its diagnostics
-        tree = None
-    out = []
-    for d in run.diagnostics:
-        d = d.model_copy(deep=True)
-        if d.file == absolute:
-            d.file = shown
-            if tree is not None and d.line is not None:
-                d.member = tree.member_at(d.line)
-        for r in d.related:
-            if r.file == absolute:
-                r.file = shown
-        out.append(d)
-    return out
-
-
-def _escape_warnings(diagnostics: list[Diagnostic], found: list[IntegrityViolation],
-                     trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
-    """Dafny's own warnings that reveal an escape, unless the guard already reported that line or the
-    contract itself gives it (a trusted assumption)."""
-    picked = [d for d in diagnostics if d.severity == Severity.warning and d.warning_class == WarningClass.escape]
-    return _new_violations(picked, found, trusted, ESCAPE_WARNING_RULE,
-                           "Dafny warns of an escape from proof: {msg} -- remove it; everything must be proved")
-
-
-_AUDIT_FINDING = re.compile(r"^[^:\s]+: .*Possible mitigation:", re.S)
-
-
-def _audit_findings(diagnostics: list[Diagnostic], found: list[IntegrityViolation],
-                    trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
-    """`dafny audit` findings (\"Name: issue. Possible mitigation: ...\") not already reported or trusted."""
-    picked = [d for d in diagnostics if d.severity == Severity.warning and _AUDIT_FINDING.match(d.message)]
-    return _new_violations(picked, found, trusted, AUDIT_RULE, "dafny audit: {msg}")
-
-
-def _new_violations(picked: list[Diagnostic], found: list[IntegrityViolation], trusted: list[TrustedAssumption],
-                    rule: str, template: str) -> list[IntegrityViolation]:
-    seen = {(v.file, v.line) for v in found}
-    trusted_members = {a.member for a in trusted if a.member}
-    trusted_lines = {(a.file, a.line) for a in trusted}
-    out = []
-    for d in picked:
-        key = (d.file, d.line)
-        if key in seen or key in trusted_lines or (d.member and d.member in trusted_members):
-            continue
-        seen.add(key)
-        out.append(IntegrityViolation(rule=rule, file=d.file, line=d.line, column=d.column, member=d.member,
-                                      message=template.format(msg=d.message)))
-    return out
+        try:
+            return finish_check(self)
+        except BaseException:
+            self.cancel()
+            raise

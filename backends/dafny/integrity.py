@@ -42,7 +42,7 @@ Rule table (ids are stable; new rules get new ids):
 | QED-E111 | `{:options ...}` / `@Options` (changes verifier options) |
 | QED-E112 | an attribute that is not on the allow-list of harmless attributes (`ALLOWED_ATTRIBUTES`) |
 | QED-E113 | a character Dafny does not accept outside strings, chars and comments (non-ASCII: look-alike names) |
-| QED-E114 | a preprocessor directive (`#if`, `#elsif`, `#else`, `#endif`): Dafny blanks lines before it reads the file, even inside comments and strings |
+| QED-E114 | a preprocessor directive (`#if`, `#elsif`, `#else`, `#endif`, or any line whose first visible character is `#`): Dafny blanks lines before it reads the file, even inside comments and strings |
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ ALLOWED_ATTRIBUTES = frozenset({
     "vcs_max_keep_going_splits", "timeLimit", "timeLimitMultiplier", "rlimit", "resource_limit", "focus",
     "split_here", "priority", "subsumption", "trigger", "induction", "fuel", "autotriggers", "opaque",
     "autoRevealDependencies", "disableNonlinearArithmetic", "tailrecursion", "nativeType", "print", "test",
-    "testEntry", "testInline", "error", "concurrent"})
+    "testEntry", "testInline", "error", "concurrent", "contradiction"})
 #: May be added by the candidate to a spec member (proof performance only).
 PERF_ATTRIBUTES = frozenset({
     "isolate_assertions", "vcs_split_on_every_assert", "vcs_max_cost", "vcs_max_splits",

@@ -1,7 +1,7 @@
-"""Runs `dafny verify` on one file and returns what the verifier said, with a content-addressed cache.
+"""Starts `dafny verify` (or `resolve` / `audit`) on one file, with a content-addressed result cache.
 
-This module knows the command line and the raw outcome; turning an outcome plus the integrity guard into a
-verdict is `backends.dafny.backend`'s job.
+This module knows the command line and starts the process; it imports nothing heavy, so that Dafny is running
+before qed loads its models (`outcome.py` parses what Dafny said; `backend.py` turns it into a verdict).
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import BaseModel, Field
+from typing import TYPE_CHECKING
 
 from verifier import __version__ as qed_version
 from verifier import procs
 from verifier.cache import Store, digest
 from verifier.errors import ToolchainError
-from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, Severity
 
-from .output import parse_json_output, parse_log, parse_text_output
+if TYPE_CHECKING:
+    from .outcome import VerifierRun
 
 CACHE_NAMESPACE = "dafny-verify-v2"  # bump when what is stored (or how it is parsed) changes
-_MAIN = "<main>"  # stands for the verified file's absolute path inside cached entries
+MAIN_PLACEHOLDER = "<main>"  # stands for the verified file's absolute path inside cached entries
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
-_CRASH = re.compile(r"internal compilation exception|Unhandled exception|System\.\w+Exception", re.I)
 
 
 @dataclass(frozen=True)
@@ -49,21 +47,6 @@ class DafnyOptions:
         for s in self.filter_symbols:
             a += ["--filter-symbol", s]
         return a + list(self.extra_args)
-
-
-class VerifierRun(BaseModel):
-    """The raw outcome of one `dafny verify` process (what is cached)."""
-
-    command: list[str]
-    exit_code: int | None
-    timed_out: bool = False
-    crashed: bool = False
-    duration_s: float
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
-    members: list[MemberOutcome] = Field(default_factory=list)
-    status: list[str] = Field(default_factory=list)
-    unparsed: list[str] = Field(default_factory=list)
-    cached: bool = False
 
 
 @dataclass
@@ -114,8 +97,10 @@ class DafnyRunner:
         if key is not None:
             hit = self.store.get(CACHE_NAMESPACE, key)
             if hit is not None:
+                from .outcome import VerifierRun
+
                 try:
-                    run = VerifierRun.model_validate(_relocate(hit, _MAIN, str(file)))
+                    run = VerifierRun.model_validate(relocate(hit, MAIN_PLACEHOLDER, str(file)))
                     run.cached = True
                     return PendingRun(self, file, key, cached=run)
                 except ValueError:
@@ -151,49 +136,13 @@ class PendingRun:
         if self.tmp is not None:
             self.tmp.cleanup()
 
-    def result(self) -> VerifierRun:
-        if self.cached is not None:
-            return self.cached
-        assert self.running is not None and self.tmp is not None
-        try:
-            proc = self.running.wait()
-            if "--json-output" in self.running.argv:
-                parsed = parse_json_output(proc.stdout)
-            else:  # the text format names files relative to the working directory
-                parsed = parse_text_output(proc.stdout)
-                _absolutize(parsed.diagnostics, self.file.parent)
-            members = parse_log(self.log) if self.log is not None else []
-        finally:
-            self.tmp.cleanup()
-        argv = self.running.argv
-        shown = [a if not a.startswith("json;LogFileName=") else "json;LogFileName=<log.json>" for a in argv]
-        run = VerifierRun(
-            command=shown, exit_code=proc.returncode, timed_out=proc.timed_out, duration_s=round(proc.duration_s, 3),
-            diagnostics=parsed.diagnostics, members=members, status=parsed.status,
-            unparsed=(parsed.other + proc.stderr.splitlines())[:50],
-        )
-        _check_toolchain(run, proc.stderr)
-        run.crashed = not run.timed_out and (
-            run.exit_code is None or run.exit_code < 0 or run.exit_code > 5
-            or any(_CRASH.search(x) for x in run.unparsed + run.status)
-        )
-        store = self.runner.store
-        if self.key is not None and store is not None and not run.timed_out and not run.crashed:
-            store.put(CACHE_NAMESPACE, self.key, _relocate(run.model_dump(mode="json"), str(self.file), _MAIN))
-        self.cached = run
-        return run
+    def result(self) -> "VerifierRun":
+        """Wait for the verifier (or return the cache hit), parse what it said, store it in the cache."""
+        if self.cached is None:
+            from .outcome import collect
 
-
-def _check_toolchain(run: VerifierRun, stderr: str) -> None:
-    """Problems of the toolchain itself are never verification results (e.g. a missing Z3 exits 4)."""
-    for d in run.diagnostics:
-        if d.kind == DiagnosticKind.toolchain and d.line is None and "z3" in d.message.lower():
-            raise ToolchainError(f"Dafny cannot run its solver: {d.message.splitlines()[0]}",
-                                 fix="run `qed toolchain install dafny`, or set QED_Z3 to a Z3 4.12.1 binary")
-    if run.exit_code == 1 and not any(d.severity == Severity.error for d in run.diagnostics):
-        first = next((l for l in (stderr.splitlines() + run.unparsed) if l.strip()), "no message")
-        raise ToolchainError(f"Dafny rejected the command line: {first.strip()}",
-                             fix="check the options passed to qed (and `qed toolchain status`)")
+            self.cached = collect(self)
+        return self.cached
 
 
 def included_sources(file: Path, source: str, _seen: set[Path] | None = None) -> list[tuple[Path, str]]:
@@ -215,19 +164,12 @@ def included_sources(file: Path, source: str, _seen: set[Path] | None = None) ->
     return out
 
 
-def _absolutize(diagnostics: list[Diagnostic], cwd: Path) -> None:
-    for d in diagnostics:
-        d.file = str((cwd / d.file).resolve())
-        for r in d.related:
-            r.file = str((cwd / r.file).resolve())
-
-
-def _relocate(obj, old: str, new: str):
+def relocate(obj, old: str, new: str):
     """Replace a path string everywhere in a JSON-like value (keeps cache entries independent of location)."""
     if isinstance(obj, str):
         return new if obj == old else obj
     if isinstance(obj, list):
-        return [_relocate(x, old, new) for x in obj]
+        return [relocate(x, old, new) for x in obj]
     if isinstance(obj, dict):
-        return {k: _relocate(v, old, new) for k, v in obj.items()}
+        return {k: relocate(v, old, new) for k, v in obj.items()}
     return obj
