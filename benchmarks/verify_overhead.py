@@ -51,7 +51,10 @@ def main() -> None:
     ap.add_argument("--dafny", type=Path, default=Path(os.environ.get("QED_DAFNY", DEFAULT_DAFNY)))
     args = ap.parse_args()
 
-    qed = shutil.which("qed") or sys.exit("`qed` is not on PATH: pip install -e . first")
+    # The console script of this Python (not a version-manager shim, whose own start-up would be counted).
+    qed = str(Path(sys.executable).with_name("qed"))
+    if not Path(qed).exists():
+        sys.exit(f"{qed} not found: pip install -e . into this Python first")
     files = pick(args.dataset, args.count)
     cache = Path(tempfile.mkdtemp(prefix="qed-bench-cache-"))
     env = dict(os.environ, QED_DAFNY=str(args.dafny), QED_CACHE_DIR=str(cache))

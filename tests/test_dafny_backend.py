@@ -161,3 +161,13 @@ def test_bad_inputs(dafny_backend, write, tmp_path):
     spec = write("spec.dfy", "method M() returns (b: bool) ensures b == 1\n")
     with pytest.raises(BadInput, match="spec does not type-check"):
         dafny_backend.check(write("c.dfy", "method M() returns (b: bool) ensures b == 1 { }\n"), spec)
+
+
+def test_bodiless_function_of_an_empty_type_is_rejected(dafny_backend, write):
+    """Dafny 4.11 accepts this proof of `false` without a warning: a bodiless function is not harmless."""
+    src = ("type Empty = x: int | false witness *\nfunction F(): Empty\n"
+           "lemma Bad() ensures false { var e := F(); assert e in {}; }\n")
+    r = dafny_backend.check(write("empty.dfy", src))
+    assert r.exit_code == 0 and not r.diagnostics  # Dafny alone: verified, no warning at all
+    assert r.verdict == "rejected"
+    assert [v.rule for v in r.integrity] == ["QED-E107"] and r.integrity[0].line == 2

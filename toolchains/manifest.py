@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -107,5 +107,6 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
 @lru_cache(maxsize=1)
 def load_manifest() -> Manifest:
     """The manifest shipped with the package (read once per process)."""
-    text = resources.files("toolchains").joinpath("manifest.json").read_text(encoding="utf-8")
+    # A plain file next to this module (package data); importlib.resources would cost start-up time.
+    text = (Path(__file__).parent / "manifest.json").read_text(encoding="utf-8")
     return parse_manifest(json.loads(text))
