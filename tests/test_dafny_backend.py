@@ -171,3 +171,23 @@ def test_bodiless_function_of_an_empty_type_is_rejected(dafny_backend, write):
     assert r.exit_code == 0 and not r.diagnostics  # Dafny alone: verified, no warning at all
     assert r.verdict == "rejected"
     assert [v.rule for v in r.integrity] == ["QED-E107"] and r.integrity[0].line == 2
+
+
+def test_verifier_checks_the_exact_text_the_guard_read(dafny_backend, write):
+    """The file is snapshotted when the check starts: rewriting it meanwhile changes nothing."""
+    f = write("max.dfy", GOOD)
+    pending = dafny_backend.begin(f)
+    f.write_text("method Max() ensures false { assume false; }\n", encoding="utf-8")
+    r = pending.finish()
+    assert r.verdict == "verified" and [m.name for m in r.members] == ["Max"]
+
+
+def test_crlf_and_lone_cr_files(dafny_backend, tmp_path):
+    crlf = tmp_path / "crlf.dfy"
+    crlf.write_bytes(GOOD.replace("\n", "\r\n").encode())
+    assert dafny_backend.check(crlf).verdict == "verified"
+    # A lone CR ends a `//` comment for Dafny: the `assume` after it is real code, and it is caught.
+    cr = tmp_path / "cr.dfy"
+    cr.write_bytes(b"method M() ensures false {\n  // note\rassume false;\n}\n")
+    r = dafny_backend.check(cr)
+    assert r.verdict == "rejected" and any(v.rule == "QED-E101" for v in r.integrity)

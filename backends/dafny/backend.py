@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 def read_source(path: Path, what: str) -> str:
     """Read a Dafny file as UTF-8, or raise BadInput naming the problem and the fix."""
     try:
-        return path.read_text(encoding="utf-8")
+        # Exact text: no newline translation (a lone CR ends a `//` comment for Dafny, and the guard must
+        # read what Dafny reads).
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
     except IsADirectoryError:

@@ -40,7 +40,7 @@ def collect(pending: PendingRun) -> VerifierRun:
             parsed = parse_json_output(proc.stdout)
         else:  # the text format names files relative to the working directory
             parsed = parse_text_output(proc.stdout)
-            _absolutize(parsed.diagnostics, pending.file.parent)
+            _absolutize(parsed.diagnostics, (pending.target or pending.file).parent)
         members = parse_log(pending.log) if pending.log is not None else []
     finally:
         pending.tmp.cleanup()
@@ -51,6 +51,8 @@ def collect(pending: PendingRun) -> VerifierRun:
         diagnostics=parsed.diagnostics, members=members, status=parsed.status,
         unparsed=(parsed.other + proc.stderr.splitlines())[:50],
     )
+    if pending.target is not None and pending.target != pending.file:  # name the user's file, not the snapshot
+        run = VerifierRun.model_validate(relocate(run.model_dump(mode="json"), str(pending.target), str(pending.file)))
     _check_toolchain(run, proc.stderr)
     run.crashed = not run.timed_out and (
         run.exit_code is None or run.exit_code < 0 or run.exit_code > 5

@@ -107,14 +107,15 @@ class DafnyRunner:
                     pass  # an old or damaged entry: verify again
         tmp = tempfile.TemporaryDirectory(prefix="qed-dafny-")
         log = Path(tmp.name) / "log.json" if subcommand == "verify" else None
-        argv = self.command(file, log, options, subcommand)
+        target = snapshot(file, source, Path(tmp.name))
+        argv = self.command(target, log, options, subcommand)
         try:
-            running = procs.start(argv, timeout=timeout, cwd=file.parent)
+            running = procs.start(argv, timeout=timeout, cwd=target.parent)
         except OSError as e:
             tmp.cleanup()
             raise ToolchainError(f"cannot start Dafny at {self.install.path}: {e.strerror or e}",
                                  fix="run `qed toolchain status` and fix or reinstall Dafny") from e
-        return PendingRun(self, file, key, running=running, tmp=tmp, log=log)
+        return PendingRun(self, file, key, running=running, tmp=tmp, log=log, target=target)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class PendingRun:
     running: procs.Running | None = None
     tmp: tempfile.TemporaryDirectory | None = None
     log: Path | None = None
+    target: Path | None = None  # the file Dafny was given (a private snapshot of `file`, when possible)
 
     def cancel(self) -> None:
         """Stop a run whose result is no longer wanted (kills the verifier and its children)."""
@@ -143,6 +145,18 @@ class PendingRun:
 
             self.cached = collect(self)
         return self.cached
+
+
+def snapshot(file: Path, source: str, tmp: Path) -> Path:
+    """A private copy of exactly `source` for Dafny to check, so that the text the integrity guard read, the
+    cache key hashed and the verifier checked are the same bytes, whatever happens to `file` meanwhile.
+    Files with `include` are verified in place (their includes are relative to them)."""
+    if _INCLUDE.search(source):
+        return file
+    target = tmp / "src" / file.name
+    target.parent.mkdir()
+    target.write_bytes(source.encode("utf-8"))
+    return target.resolve()
 
 
 def included_sources(file: Path, source: str, _seen: set[Path] | None = None) -> list[tuple[Path, str]]:
