@@ -7,6 +7,7 @@ before qed loads its models (`outcome.py` parses what Dafny said; `backend.py` t
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from verifier.errors import ToolchainError
 if TYPE_CHECKING:
     from .outcome import VerifierRun
 
+# .NET creates debugger pipes in /tmp for every process and leaves them behind when a run is killed.
+_DOTNET_QUIET = {"DOTNET_EnableDiagnostics": "0", "DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1"}
 CACHE_NAMESPACE = "dafny-verify-v2"  # bump when what is stored (or how it is parsed) changes
 MAIN_PLACEHOLDER = "<main>"  # stands for the verified file's absolute path inside cached entries
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
@@ -110,7 +113,7 @@ class DafnyRunner:
         target = snapshot(file, source, Path(tmp.name))
         argv = self.command(target, log, options, subcommand)
         try:
-            running = procs.start(argv, timeout=timeout, cwd=target.parent)
+            running = procs.start(argv, timeout=timeout, cwd=target.parent, env={**os.environ, **_DOTNET_QUIET})
         except OSError as e:
             tmp.cleanup()
             raise ToolchainError(f"cannot start Dafny at {self.install.path}: {e.strerror or e}",

@@ -5,8 +5,9 @@ Verdict rules (first match wins):
 2. the verifier crashed, or a parse / resolution error -> `error`;
 3. the integrity guard found a violation (including warnings that reveal an escape from proof) -> `rejected`;
 4. any verification error other than a time-out -> `failed`; only time-outs / resource limits -> `timeout`;
-5. exit status 0 with no error diagnostics -> `verified`. Anything else (an exit status that no diagnostic
-   explains) is `error`: nothing is reported verified by accident.
+5. exit status 0, no error diagnostic, and Dafny's own "verifier finished with N verified, 0 errors" line ->
+   `verified`. Anything else (an exit status no diagnostic explains, a missing summary) is `error`: nothing is
+   reported verified by accident.
 """
 
 from __future__ import annotations
@@ -91,9 +92,14 @@ def decide(run: VerifierRun, diagnostics: list[Diagnostic], violations: list[Int
         if all(d.kind in _TIMEOUT_KINDS for d in errors):
             return Verdict.timeout, "the solver hit its time or resource limit"
         return Verdict.failed, None
-    if run.exit_code == 0:
+    if run.exit_code == 0 and any(_FINISHED.search(s) for s in run.status):
         return Verdict.verified, None
+    if run.exit_code == 0:
+        return Verdict.error, "dafny exited with status 0 but never said it finished verifying"
     return Verdict.error, f"dafny exited with status {run.exit_code} without reporting an error"
+
+
+_FINISHED = re.compile(r"verifier finished with \d+ (assertions )?verified, 0 errors")
 
 
 def _first(lines: list[str]) -> str:
