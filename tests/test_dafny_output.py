@@ -125,3 +125,24 @@ def test_helpers():
     assert format_message("{1} then {0} then {5}", ["a", "b"]) == "b then a then {5}"
     assert member_of_log_name("M.C.Foo (well-formedness)") == ("M.C.Foo", "well-formedness")
     assert classify_warning("something entirely new") == "other"
+
+
+def test_json_output_only_where_the_version_has_it(tmp_path):
+    from types import SimpleNamespace
+
+    from backends.dafny.runner import DafnyOptions, DafnyRunner, has_json_output
+
+    assert has_json_output("4.11.0") and has_json_output("4.10.1") and not has_json_output("4.9.1")
+    old = DafnyRunner(SimpleNamespace(path="dafny", version="4.8.0", extra_args=()), store=None)
+    argv = old.command(tmp_path / "f.dfy", None, DafnyOptions())
+    assert "--json-output" not in argv and argv[:2] == ["dafny", "verify"]
+
+
+def test_legacy_json_diagnostics_form():
+    """The 2025-05 first form of --json-output carried `message` with a severity prefix, no format string."""
+    line = ('{"type":"diagnostic","value":{"location":{"filename":"d.dfy","range":{"start":{"line":17,'
+            '"character":16}}},"severity":1,"message":"Error: a precondition for this call could not be proved",'
+            '"source":"Verifier","relatedInformation":[]}}')
+    [d] = parse_json_output(line).diagnostics
+    assert (d.kind, d.line, d.column, d.message) == ("precondition", 17, 17,
+                                                     "a precondition for this call could not be proved")

@@ -64,9 +64,15 @@ class DafnyRunner:
         warnings itself (style/trigger never fail a proof, escapes are integrity violations)."""
         if subcommand == "audit":  # takes none of the verify options (4.11 rejects them)
             return [str(self.install.path), "audit", str(file)]
-        # `resolve` has no --json-output in 4.11: it is read with the text parser.
-        fmt = "--json-output" if subcommand == "verify" else "--show-snippets:false"
-        argv = [str(self.install.path), subcommand, fmt, "--allow-warnings"]
+        # `resolve` has no --json-output in 4.11, and versions before 4.10 have none at all: those runs are
+        # read with the text parser.
+        if subcommand == "verify" and has_json_output(self.install.version):
+            fmt = ["--json-output"]
+        elif has_json_output(self.install.version):
+            fmt = ["--show-snippets:false"]
+        else:
+            fmt = []
+        argv = [str(self.install.path), subcommand, *fmt, "--allow-warnings"]
         if log_file is not None:
             argv += ["--log-format", f"json;LogFileName={log_file}"]
         return argv + [*self.install.extra_args, *options.args(), str(file)]
@@ -148,6 +154,15 @@ class PendingRun:
 
             self.cached = collect(self)
         return self.cached
+
+
+def has_json_output(version: str) -> bool:
+    """`--json-output` came with Dafny 4.10 (dafny-lang/dafny#6246, 2025-05)."""
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (4, 10)
 
 
 def snapshot(file: Path, source: str, tmp: Path) -> Path:
