@@ -191,3 +191,12 @@ def test_crlf_and_lone_cr_files(dafny_backend, tmp_path):
     cr.write_bytes(b"method M() ensures false {\n  // note\rassume false;\n}\n")
     r = dafny_backend.check(cr)
     assert r.verdict == "rejected" and any(v.rule == "QED-E101" for v in r.integrity)
+
+
+def test_dafny_escape_warning_does_not_repeat_a_guard_finding(dafny_backend, write):
+    """Dafny warns on the `ensures` line of a bodiless method; the guard reports the method itself. One finding."""
+    src = "method R(x: int) returns (y: int)\n  ensures y > x\nmethod M() { var y := R(1); assert y > 1; }\n"
+    r = dafny_backend.check(write("bodiless.dfy", src))
+    assert r.verdict == "rejected"
+    assert [(v.rule, v.member) for v in r.integrity] == [("QED-E107", "R")]
+    assert any(d.warning_class == "escape" and d.line == 2 for d in r.diagnostics)  # still listed as a warning

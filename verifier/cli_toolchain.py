@@ -24,7 +24,7 @@ EXIT_TOOLCHAIN = ToolchainError.exit_code
 
 
 def _fail(err: QedError) -> None:
-    click.echo(f"error: {err}", err=True)
+    click.echo(f"qed: error: {err}", err=True)
     raise SystemExit(err.exit_code)
 
 
@@ -83,7 +83,7 @@ def status_cmd(as_json: bool, require: tuple[str, ...]) -> None:
     bad = [r for r in rows if r.name in require and not r.ok]
     if bad:
         if not as_json:
-            click.echo(f"error: required toolchain not usable: {', '.join(r.name for r in bad)}", err=True)
+            click.echo(f"qed: error: required toolchain not usable: {', '.join(r.name for r in bad)}", err=True)
         raise SystemExit(EXIT_TOOLCHAIN)
 
 

@@ -148,13 +148,18 @@ def _audit_findings(diagnostics: list[Diagnostic], found: list[IntegrityViolatio
 
 def _new_violations(picked: list[Diagnostic], found: list[IntegrityViolation], trusted: list[TrustedAssumption],
                     rule: str, template: str) -> list[IntegrityViolation]:
+    # A second opinion adds what the guard missed: nothing on a line or in a member it already reported (that
+    # member is rejected anyway), nothing the contract itself trusts.
     seen = {(v.file, v.line) for v in found}
+    reported_members = {(v.file, v.member) for v in found if v.member}
     trusted_members = {a.member for a in trusted if a.member}
     trusted_lines = {(a.file, a.line) for a in trusted}
     out = []
     for d in picked:
         key = (d.file, d.line)
         if key in seen or key in trusted_lines or (d.member and d.member in trusted_members):
+            continue
+        if d.member and (d.file, d.member) in reported_members:
             continue
         seen.add(key)
         out.append(IntegrityViolation(rule=rule, file=d.file, line=d.line, column=d.column, member=d.member,
