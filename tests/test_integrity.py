@@ -689,3 +689,11 @@ def test_dafnybench_mutations_are_all_caught() -> None:
             b = o.tokens[rnd.choice(bodies).body[0]]
             injected = src[:b.end] + " assume {:axiom} false; " + src[b.end:]
             assert "QED-E101" in rules(check_integrity(injected, "c.dfy", src, "s.dfy")), f.name
+
+
+def test_autocontracts_is_fine_without_a_spec_but_not_added_to_one():
+    src = "class {:autocontracts} C { var x: int predicate Valid() { x >= 0 } constructor() { x := 0; } }\n"
+    assert check_integrity(src, "c.dfy").violations == []
+    spec = "class C { var x: int predicate Valid() { x >= 0 } constructor() { x := 0; } }\n"
+    rules = [v.rule for v in check_integrity(src, "c.dfy", spec, "s.dfy").violations]
+    assert "QED-E112" in rules or "QED-E009" in rules
