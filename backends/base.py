@@ -23,3 +23,19 @@ class Backend(Protocol):
               display_name: str | None = None) -> FileResult:
         """Verify `file` (against the contract in `spec` when given) and return the verdict with its evidence."""
         ...
+
+    def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
+              display_name: str | None = None) -> "PendingCheck":
+        """Start the same check and return at once (the verifier runs meanwhile); `check` is `begin().finish()`."""
+        ...
+
+
+@runtime_checkable
+class PendingCheck(Protocol):
+    def finish(self) -> FileResult:
+        """Wait for the verifier and return the result."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the verifier and everything it started."""
+        ...
