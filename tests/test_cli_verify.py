@@ -171,3 +171,19 @@ def test_silent_success_is_never_verified(tmp_path, cache_dir):
                            solver_version="4.12.1", solver_how="test")
     r = DafnyBackend(install=install, use_cache=False).check(EXAMPLES / "abs.dfy")
     assert r.verdict == "error" and "never said it finished" in r.note
+
+
+def test_empty_folder_is_bad_input(tmp_path):
+    code, _, err = qed("verify", str(tmp_path))
+    assert code == 2 and "holds no .dfy file" in err
+
+
+@pytest.mark.dafny
+def test_folder_expands_to_its_dafny_files(dafny_install, cache_dir, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.dfy").write_text((EXAMPLES / "abs.dfy").read_text())
+    (tmp_path / "b.dfy").write_text((EXAMPLES / "sum.dfy").read_text())
+    (tmp_path / "notes.txt").write_text("not Dafny")
+    code, out, _ = qed("verify", "--json", str(tmp_path))
+    doc = json.loads(out)
+    assert code == 1 and [Path(r["file"]).name for r in doc["results"]] == ["b.dfy", "a.dfy"]

@@ -47,7 +47,8 @@ def main() -> None:
               help="Also run `dafny audit` as a second opinion on escapes from proof (default: on with --spec).")
 def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: float, time_limit: int | None,
            no_cache: bool, audit: bool | None) -> None:
-    """Verify FILES, optionally against the contract in SPEC, and report an honest verdict per file.
+    """Verify FILES (a folder stands for every .dfy file below it), optionally against the contract in SPEC,
+    and report an honest verdict per file.
 
     A file is `verified` only when the verifier accepts it, the contract is unchanged and nothing in it
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).

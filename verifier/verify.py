@@ -32,10 +32,11 @@ def verify(request: VerifyRequest) -> VerifyReport:
     for f in [*request.files, *([request.spec] if request.spec else [])]:
         if not f.exists():
             raise BadInput(f"{f} does not exist", fix="check the path")
+    files = expand(request.files)
     start = time.monotonic()
     backends: dict[str, object] = {}
     results: list[FileResult] = []
-    for f in request.files:
+    for f in files:
         probe = backend_for(f, use_cache=request.use_cache, **(request.backend_options or {}))
         backend = backends.setdefault(probe.name, probe)
         # Dafny starts first; qed's models and the guard load while it runs.
@@ -45,6 +46,23 @@ def verify(request: VerifyRequest) -> VerifyReport:
     from verifier.models import VerifyReport, VerifySummary
 
     return VerifyReport(results=results, summary=VerifySummary.of(results, time.monotonic() - start))
+
+
+VERIFIABLE_SUFFIXES = (".dfy",)
+
+
+def expand(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a directory stands for every verifiable file below it (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix in VERIFIABLE_SUFFIXES and f.is_file())
+            if not found:
+                raise BadInput(f"{p} holds no {'/'.join(VERIFIABLE_SUFFIXES)} file", fix="pass files or another folder")
+            out += found
+        else:
+            out.append(p)
+    return out
 
 
 _niced = False
