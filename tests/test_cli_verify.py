@@ -187,3 +187,29 @@ def test_folder_expands_to_its_dafny_files(dafny_install, cache_dir, tmp_path):
     code, out, _ = qed("verify", "--json", str(tmp_path))
     doc = json.loads(out)
     assert code == 1 and [Path(r["file"]).name for r in doc["results"]] == ["b.dfy", "a.dfy"]
+
+
+TRUSTING_SPEC = """function Square(x: int): int { x * x }
+lemma {:axiom} SquareNonNeg(x: int) ensures Square(x) >= 0
+method Given(x: int) returns (r: int) ensures r == x { assume {:axiom} false; }
+method Use(x: int) returns (y: int)
+  ensures y >= 0
+"""
+TRUSTING_IMPL = TRUSTING_SPEC.rstrip("\n") + "\n{\n  SquareNonNeg(x);\n  y := Square(x);\n}\n"
+
+
+@pytest.mark.dafny
+def test_contract_assumptions_are_listed_not_blamed(dafny_install, cache_dir, write):
+    spec = write("spec.dfy", TRUSTING_SPEC)
+    code, out, _ = qed("verify", "--json", "--spec", str(spec), str(write("impl.dfy", TRUSTING_IMPL)))
+    [r] = json.loads(out)["results"]
+    assert code == 0 and r["verdict"] == "verified" and r["integrity"] == []
+    assert {a["line"] for a in r["assumptions"]} == {2, 3} and all(a["file"] == str(spec) for a in r["assumptions"])
+    code, out, _ = qed("verify", "--spec", str(spec), str(write("impl.dfy", TRUSTING_IMPL)))
+    assert "trusted from the contract" in out
+    # The same escape written by the candidate is its own: rejected.
+    cheat = TRUSTING_IMPL.replace("  SquareNonNeg(x);\n", "  assume {:axiom} Square(x) >= 0;\n")
+    code, out, _ = qed("verify", "--json", "--spec", str(spec), str(write("cheat.dfy", cheat)))
+    [r] = json.loads(out)["results"]
+    assert code == 1 and r["verdict"] == "rejected"
+    assert {v["rule"] for v in r["integrity"]} >= {"QED-E101"}

@@ -73,6 +73,8 @@ def render_result(r: FileResult, sources: _Sources) -> list[str]:
     tail = f" ({'; '.join(extra)})" if extra else ""
     note = f" -- {r.note}" if r.note else ""
     out.append(f"{_MARK.get(r.verdict, '?')} {r.file}: {r.verdict}{tail} in {r.duration_s:.1f} s{note}")
+    for a in r.assumptions:
+        out.append(f"  trusted from the contract: {_pos(a.file, a.line, None)}: {a.what}")
     return out
 
 
