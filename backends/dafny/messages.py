@@ -51,7 +51,7 @@ _TRIGGER_WARNINGS = re.compile(r"trigger|quantifier|matching loop", re.I)
 _STYLE_WARNINGS = re.compile(
     r"deprecated|semi-colon is not needed|not needed here|indentation|unusual|will always (return|be)"
     r"|comparison with 'null'|non-null type|static.* keyword|is not allowed here|shadows|unused|redundant"
-    r"|misleading|colemma|copredicate|inductive predicate|refinement|consider|style|has no effect",
+    r"|misleading|colemma|copredicate|inductive predicate|refinement|consider|style|has no effect|unnecessary",
     re.I,
 )
 
