@@ -126,50 +126,40 @@ def test_schema_command_prints_the_schema():
     assert code == 0 and json.loads(out)["title"] == "VerifyReport"
 
 
-def _fake_dafny(tmp_path, body: str) -> Path:
+def _fake_backend(tmp_path, body: str):
+    """A DafnyBackend whose `dafny` is a shell script running `body` (to play crashes and odd exits)."""
+    from backends.dafny.backend import DafnyBackend
+    from toolchains.discovery import DafnyInstall
+
     exe = tmp_path / "fake-dafny"
     exe.write_text("#!/bin/sh\n" + body)
     exe.chmod(0o755)
-    return exe
+    install = DafnyInstall(path=exe, version="4.11.0", full_version="4.11.0+fake", how="test", solver_path=None,
+                           solver_version="4.12.1", solver_how="test")
+    return DafnyBackend(install=install, use_cache=False)
 
 
 def test_verifier_crash_is_exit_3(tmp_path, cache_dir):
     """A verifier that dies on an input is a toolchain problem (exit 3), never a verdict about the proof."""
-    from backends.dafny.backend import DafnyBackend
-    from toolchains.discovery import DafnyInstall
     from verifier.models import VerifyReport, VerifySummary
     from verifier.verify import exit_code
 
-    exe = _fake_dafny(tmp_path, 'echo "Encountered internal compilation exception: Boogie program had 4 resolution '
-                                'errors"\nkill -SEGV $$\n')
-    install = DafnyInstall(path=exe, version="4.11.0", full_version="4.11.0+fake", how="test", solver_path=None,
-                           solver_version="4.12.1", solver_how="test")
-    r = DafnyBackend(install=install, use_cache=False).check(EXAMPLES / "abs.dfy")
+    backend = _fake_backend(tmp_path, 'echo "Encountered internal compilation exception: Boogie program had 4 '
+                                      'resolution errors"\nkill -SEGV $$\n')
+    r = backend.check(EXAMPLES / "abs.dfy")
     assert r.verdict == "error" and r.verifier_crashed and "crashed" in r.note
     assert exit_code(VerifyReport(results=[r], summary=VerifySummary.of([r], 0))) == 3
 
 
 def test_unexplained_exit_status_is_never_verified(tmp_path, cache_dir):
     """Exit 4 with no diagnostics (output the parser does not know) must not pass as success."""
-    from backends.dafny.backend import DafnyBackend
-    from toolchains.discovery import DafnyInstall
-
-    exe = _fake_dafny(tmp_path, 'echo "something new"\nexit 4\n')
-    install = DafnyInstall(path=exe, version="4.11.0", full_version="4.11.0+fake", how="test", solver_path=None,
-                           solver_version="4.12.1", solver_how="test")
-    r = DafnyBackend(install=install, use_cache=False).check(EXAMPLES / "abs.dfy")
+    r = _fake_backend(tmp_path, 'echo "something new"\nexit 4\n').check(EXAMPLES / "abs.dfy")
     assert r.verdict == "error" and "exited with status 4" in r.note
 
 
 def test_silent_success_is_never_verified(tmp_path, cache_dir):
     """Exit 0 without Dafny's own 'finished ... 0 errors' summary is not evidence of a proof."""
-    from backends.dafny.backend import DafnyBackend
-    from toolchains.discovery import DafnyInstall
-
-    exe = _fake_dafny(tmp_path, "exit 0\n")
-    install = DafnyInstall(path=exe, version="4.11.0", full_version="4.11.0+fake", how="test", solver_path=None,
-                           solver_version="4.12.1", solver_how="test")
-    r = DafnyBackend(install=install, use_cache=False).check(EXAMPLES / "abs.dfy")
+    r = _fake_backend(tmp_path, "exit 0\n").check(EXAMPLES / "abs.dfy")
     assert r.verdict == "error" and "never said it finished" in r.note
 
 
