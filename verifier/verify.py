@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,6 @@ def verify(request: VerifyRequest) -> VerifyReport:
         backend = backends.setdefault(probe.name, probe)
         # Dafny starts first; qed's models and the guard load while it runs.
         pending = backend.begin(f, request.spec, timeout=request.timeout, display_name=str(f))
-        _yield_cpu_to_verifier()
         results.append(pending.finish())
     from verifier.models import VerifyReport, VerifySummary
 
@@ -63,21 +61,6 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-_niced = False
-
-
-def _yield_cpu_to_verifier() -> None:
-    """qed's own bookkeeping (loading models, the integrity guard) runs while the verifier works; lower qed's
-    CPU priority once so that this never slows the verifier down on a busy machine."""
-    global _niced
-    if not _niced and hasattr(os, "nice"):
-        _niced = True
-        try:
-            os.nice(5)
-        except OSError:
-            pass
 
 
 def exit_code(report: VerifyReport) -> int:
