@@ -10,7 +10,6 @@ qed's verdicts differ from Dafny's exit code on real code.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
