@@ -59,7 +59,8 @@ class DafnyRunner:
     install: object  # DafnyInstall: path, full_version, solver_version, extra_args
     store: Store | None = field(default_factory=Store)
 
-    def command(self, file: Path, log_file: Path | None, options: DafnyOptions, subcommand: str = "verify") -> list[str]:
+    def command(self, file: Path, log_file: Path | None, options: DafnyOptions,
+                subcommand: str = "verify") -> list[str]:
         """The exact command line. `--allow-warnings` keeps the exit code about errors; qed classifies the
         warnings itself (style/trigger never fail a proof, escapes are integrity violations)."""
         if subcommand == "audit":  # takes none of the verify options (4.11 rejects them)
@@ -78,8 +79,9 @@ class DafnyRunner:
         return argv + [*self.install.extra_args, *options.args(), str(file)]
 
     def cache_key(self, file: Path, source: str, options: DafnyOptions, subcommand: str = "verify") -> str:
-        parts = [CACHE_NAMESPACE, qed_version, subcommand, str(self.install.full_version), str(self.install.solver_version or ""),
-                 json.dumps(list(self.install.extra_args) + options.args()), source]
+        parts = [CACHE_NAMESPACE, qed_version, subcommand, str(self.install.full_version),
+                 str(self.install.solver_version or ""), json.dumps(list(self.install.extra_args) + options.args()),
+                 source]
         for inc_path, inc_text in included_sources(file, source):
             parts += [str(inc_path), inc_text]
         return digest(*parts)
