@@ -200,3 +200,15 @@ def test_dafny_escape_warning_does_not_repeat_a_guard_finding(dafny_backend, wri
     assert r.verdict == "rejected"
     assert [(v.rule, v.member) for v in r.integrity] == [("QED-E107", "R")]
     assert any(d.warning_class == "escape" and d.line == 2 for d in r.diagnostics)  # still listed as a warning
+
+
+def test_cached_outcomes_are_judged_by_the_current_classifier(dafny_backend, write, monkeypatch):
+    """The cache keeps what Dafny said; what a warning means is decided anew on every run."""
+    from backends.dafny import messages
+
+    src = "method M(x: int) returns (y: int)\n  requires x > 0;\n  ensures y == x\n{\n  y := x;\n}\n"
+    f = write("style.dfy", src)
+    assert dafny_backend.check(f).diagnostics[0].warning_class == "style"
+    monkeypatch.setattr(messages, "_STYLE_WARNINGS", messages.re.compile(r"(?!x)x"))
+    again = dafny_backend.check(f)
+    assert again.cached and again.diagnostics[0].warning_class == "other"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from verifier.errors import ToolchainError
 from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, Severity
 
+from .messages import classify_error, classify_warning
 from .output import parse_json_output, parse_log, parse_text_output
 from .runner import MAIN_PLACEHOLDER, CACHE_NAMESPACE, PendingRun, relocate
 
@@ -29,6 +30,17 @@ class VerifierRun(BaseModel):
     status: list[str] = Field(default_factory=list)
     unparsed: list[str] = Field(default_factory=list)
     cached: bool = False
+
+
+def reclassify(run: VerifierRun) -> VerifierRun:
+    """Recompute each diagnostic's kind and warning class from its message, so that a cached outcome is judged
+    by today's classifier (the cache keeps what Dafny said, not what qed made of it)."""
+    for d in run.diagnostics:
+        if d.severity == Severity.error:
+            d.kind = classify_error(d.message, d.source)
+        elif d.severity == Severity.warning:
+            d.warning_class = classify_warning(d.message)
+    return run
 
 
 def collect(pending: PendingRun) -> VerifierRun:

@@ -108,10 +108,10 @@ class DafnyRunner:
         if key is not None:
             hit = self.store.get(CACHE_NAMESPACE, key)
             if hit is not None:
-                from .outcome import VerifierRun
+                from .outcome import VerifierRun, reclassify
 
                 try:
-                    run = VerifierRun.model_validate(relocate(hit, MAIN_PLACEHOLDER, str(file)))
+                    run = reclassify(VerifierRun.model_validate(relocate(hit, MAIN_PLACEHOLDER, str(file))))
                     run.cached = True
                     return PendingRun(self, file, key, cached=run)
                 except ValueError:
