@@ -203,3 +203,13 @@ def test_contract_assumptions_are_listed_not_blamed(dafny_install, cache_dir, wr
     [r] = json.loads(out)["results"]
     assert code == 1 and r["verdict"] == "rejected"
     assert {v["rule"] for v in r["integrity"]} >= {"QED-E101"}
+
+
+@pytest.mark.dafny
+def test_member_option_scopes_the_verdict(dafny_install, cache_dir, write):
+    f = write("two.dfy", (EXAMPLES / "abs.dfy").read_text() + (EXAMPLES / "sum.dfy").read_text())
+    code, out, _ = qed("verify", "--member", "Abs", str(f))
+    assert code == 0 and "only Abs" in out
+    code, out, _ = qed("verify", "--json", "--member", "SumTo", str(f))
+    [r] = json.loads(out)["results"]
+    assert code == 1 and r["scope"] == ["SumTo"] and r["verdict"] == "failed"

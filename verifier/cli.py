@@ -43,10 +43,13 @@ def main() -> None:
 @click.option("--time-limit", type=click.IntRange(min=0), default=None,
               help="Solver time limit per proof obligation in seconds (Dafny --verification-time-limit; default 30).")
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
+@click.option("--member", "members", multiple=True, metavar="NAME",
+              help="Verify only members whose qualified name contains NAME (Dafny --filter-symbol; repeatable). "
+                   "The verdict then speaks for those members only, and says so.")
 @click.option("--audit/--no-audit", default=None,
               help="Also run `dafny audit` as a second opinion on escapes from proof (default: on with --spec).")
 def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: float, time_limit: int | None,
-           no_cache: bool, audit: bool | None) -> None:
+           no_cache: bool, members: tuple[str, ...], audit: bool | None) -> None:
     """Verify FILES (a folder stands for every .dfy file below it), optionally against the contract in SPEC,
     and report an honest verdict per file.
 
@@ -57,7 +60,7 @@ def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: f
     from verifier.verify import VerifyRequest, exit_code
     from verifier.verify import verify as run_verify
 
-    options = {"options": DafnyOptions(time_limit_s=time_limit), "audit": audit}
+    options = {"options": DafnyOptions(time_limit_s=time_limit, filter_symbols=members), "audit": audit}
     report = run_verify(VerifyRequest(files=files, spec=spec, timeout=timeout, use_cache=not no_cache,
                                       backend_options=options))
     if as_json:
