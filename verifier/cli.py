@@ -73,8 +73,14 @@ def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: f
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of `qed verify --json` output."""
+@click.option("--task", "of_task", is_flag=True, help="The schema of task files (specs/*.yaml) instead.")
+def schema(of_task: bool) -> None:
+    """Print the JSON Schema of `qed verify --json` output (or of task files)."""
+    if of_task:
+        from verifier.tasks import task_schema
+
+        click.echo(json.dumps(task_schema(), indent=2))
+        return
     from verifier.schema import report_schema
 
     click.echo(json.dumps(report_schema(), indent=2))

@@ -8,6 +8,7 @@ from pathlib import Path
 from verifier.models import VerifyReport
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "verify-report.schema.json"
+TASK_SCHEMA_FILE = Path(__file__).parent / "schemas" / "task.schema.json"
 
 
 def report_schema() -> dict:
@@ -18,7 +19,10 @@ def report_schema() -> dict:
 
 
 def write_schema() -> None:
+    from verifier.tasks import task_schema
+
     SCHEMA_FILE.write_text(json.dumps(report_schema(), indent=2) + "\n", encoding="utf-8")
+    TASK_SCHEMA_FILE.write_text(json.dumps(task_schema(), indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
