@@ -50,7 +50,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import BadInput
-from verifier.models import Diagnostic, DiagnosticKind, FileResult, IntegrityViolation, Severity, WarningClass
+from verifier.models import Diagnostic, FileResult, IntegrityViolation, Severity, WarningClass
 from verifier.tasks import Mode, Task
 
 __all__ = [
