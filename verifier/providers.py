@@ -5,7 +5,8 @@
   authentication, unknown model or bad request. Every failure is a one-line `ProviderError` (exit code 4).
 * `CachingProvider` wraps another provider with a content-addressed response cache in the project's one
   `Store` (namespace `llm-responses-v1`). The cache doubles as a replay cassette: with `offline=True` a miss
-  is an error instead of a call, so a recorded run replays exactly with no model reachable.
+  is an error instead of a call, so a recorded run replays exactly with no model reachable. A hit keeps the
+  answer's original `source` and says `cached=True`.
 * `ScriptedProvider` returns canned answers in order; for tests and demos only (its answers say
   `source="scripted"`, never pretend to be a model's).
 
@@ -108,7 +109,8 @@ class Completion(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached: bool = False
-    source: Literal["openai", "cache", "scripted"]
+    # Where the text came from, kept through the cache: a replayed scripted answer stays "scripted".
+    source: Literal["openai", "scripted"]
 
 
 @runtime_checkable
@@ -253,7 +255,7 @@ class CachingProvider:
             except ValueError:
                 hit = None
             if hit is not None:
-                return hit.model_copy(update={"cached": True, "source": "cache"})
+                return hit.model_copy(update={"cached": True})
         if self.offline:
             raise ProviderError(
                 f"offline: no recorded response for this prompt (model {req.model}, sample {req.sample}); "
