@@ -1,0 +1,99 @@
+"""The on-disk record of one synthesis run.
+
+`RunDir` owns `<out>/<task.id>-<timestamp>/` (or a given folder) and writes:
+
+* `transcript.jsonl`: one JSON object per event (prompt, response, extraction, candidate, verifier result,
+  verdict, ...), appended and flushed line by line, so a killed run keeps everything up to its last event;
+* `candidates/s{sample}-r{round}.dfy`: every extracted candidate;
+* `artifact.dfy`: the first verified candidate (only when one verified);
+* `report.md`: a short human summary;
+* `certificate.json`: hashes of the task, contract and artifact, the toolchain, the verdict, qed's version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from verifier.errors import BadInput
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class RunDir:
+    """One run's folder. `RunDir.create(out, task_id)` makes a fresh timestamped folder; `RunDir(path)` uses `path`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            (self.path / "candidates").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInput(f"cannot create the run folder {self.path}: {e.strerror}",
+                           fix="pass a writable folder with --out") from None
+        self.transcript = self.path / "transcript.jsonl"
+        self._fh = open(self.transcript, "a", encoding="utf-8")
+        self._seq = 0
+
+    @classmethod
+    def create(cls, out: Path, task_id: str) -> "RunDir":
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        base = Path(out) / f"{task_id}-{stamp}"
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+        return cls(path)
+
+    # --- transcript --------------------------------------------------------------------------------
+
+    def event(self, event: str, /, **data: Any) -> dict:
+        self._seq += 1
+        rec = {"seq": self._seq, "event": event, "time": time.time(), **data}
+        self._fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+        self._fh.flush()
+        return rec
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- files -------------------------------------------------------------------------------------
+
+    def candidate_path(self, sample: int, round_: int, suffix: str = ".dfy") -> Path:
+        return self.path / "candidates" / f"s{sample}-r{round_}{suffix}"
+
+    def write_candidate(self, sample: int, round_: int, code: str, suffix: str = ".dfy") -> Path:
+        p = self.candidate_path(sample, round_, suffix)
+        p.write_text(code, encoding="utf-8", newline="")
+        return p
+
+    def write_artifact(self, candidate: Path, suffix: str = ".dfy") -> Path:
+        p = self.path / f"artifact{suffix}"
+        shutil.copyfile(candidate, p)
+        return p
+
+    def write_certificate(self, doc: dict) -> Path:
+        p = self.path / "certificate.json"
+        p.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return p
+
+    def write_report(self, text: str) -> Path:
+        p = self.path / "report.md"
+        p.write_text(text, encoding="utf-8")
+        return p
