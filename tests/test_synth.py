@@ -165,3 +165,30 @@ def test_provider_error_is_recorded(tmp_path, cache_dir):
     (run_dir,) = (tmp_path / "o").iterdir()
     ev = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text(encoding="utf-8").splitlines()]
     assert ev[-1]["event"] == "error" and ev[-1]["error"] == "ProviderError"
+
+
+@pytest.mark.dafny
+def test_synth_end_to_end_through_a_local_openai_compatible_server(dafny_install, cache_dir, tmp_path, monkeypatch):
+    """The real openai client against a local server: wrong answer -> repair prompt with the diagnostics ->
+    verified; then the same run replays offline from the response cache."""
+    from fake_openai import FakeServer, ok_body
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    wrong = (EXAMPLES_DIR / "abs.dfy").read_text().replace("    y := -x;", "    y := x;")
+    right = (EXAMPLES_DIR / "abs.dfy").read_text()
+    with FakeServer() as server:
+        server.queue((200, ok_body(f"Here it is:\n```dafny\n{wrong}```\n")),
+                     (200, ok_body(f"Fixed:\n```dafny\n{right}```\n")))
+        r = _cli("synth", str(EXAMPLES_DIR / "abs.yaml"), "--model", "test-model", "--base-url", server.base_url,
+                 "--rounds", "2", "--out", str(tmp_path / "runs"), "--json")
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        assert doc["status"] == "verified" and Path(doc["artifact"]).read_text() == right
+        assert len(server.requests) == 2
+        repair = server.requests[1]["messages"][-1]["content"]
+        assert "postcondition" in repair and "y := x;" in repair
+    # The server is gone: the same run answers from the recorded responses.
+    r = _cli("synth", str(EXAMPLES_DIR / "abs.yaml"), "--model", "test-model", "--offline", "--rounds", "2",
+             "--out", str(tmp_path / "replay"), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["status"] == "verified"
