@@ -134,15 +134,20 @@ class GenerateContext:
 
     @property
     def mode(self) -> str:
-        if self.program_text is not None:
-            return Mode.annotate.value
-        if self.contract_text is not None:
-            return Mode.implement.value
-        return Mode.from_description.value
+        return _mode_of(self.program_text, self.contract_text, Mode.from_description)
 
     @property
     def fence(self) -> str:
         return _FENCE.get(self.language, self.language)
+
+
+def _mode_of(program_text: str | None, contract_text: str | None, otherwise: Mode) -> str:
+    """A given program means annotate, a given contract implement; else `otherwise`."""
+    if program_text is not None:
+        return Mode.annotate.value
+    if contract_text is not None:
+        return Mode.implement.value
+    return otherwise.value
 
 
 @dataclass(frozen=True)
@@ -163,11 +168,7 @@ class RepairContext:
 
     @property
     def mode(self) -> str:
-        if self.program_text is not None:
-            return Mode.annotate.value
-        if self.contract_text is not None:
-            return Mode.implement.value
-        return Mode(self.task.mode).value
+        return _mode_of(self.program_text, self.contract_text, Mode(self.task.mode))
 
     @property
     def fence(self) -> str:
