@@ -41,6 +41,9 @@ class FakeServer:
                 else:
                     outer.requests.append(json.loads(raw or b"{}"))
                     status, body = outer.replies.popleft() if outer.replies else (500, err_body("no reply queued"))
+                    if status == 0:  # a model that does not answer in time: hold the request, then fail
+                        time.sleep(body.get("sleep", 30))
+                        status, body = 500, err_body("too slow")
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -61,6 +64,7 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def queue(self, *replies: tuple[int, dict]) -> None:
+        """(status, body) replies in order; status 0 holds the request for body["sleep"] seconds."""
         self.replies.extend(replies)
 
     def __enter__(self):

@@ -104,22 +104,80 @@ def test_exhausted_without_verifier(tmp_path):
 
 
 def test_samples_use_distinct_sample_numbers(tmp_path):
-    provider, res = run(tmp_path, ["a", "b", "c", "d"], backend=None, rounds=2, samples=2)
-    assert [r.sample for r in provider.requests] == [0, 0, 1, 1]
-    assert res.samples == 2 and res.rounds == 4 and res.status == "exhausted"
+    provider, res = run(tmp_path, {0: ["a", "b"], 1: ["c", "d"]}, backend=None, rounds=2, samples=2)
+    assert sorted(r.sample for r in provider.requests) == [0, 0, 1, 1]
+    assert res.samples == 2 and res.rounds == 4 and res.status == "exhausted" and res.reason == "rounds"
 
 
-def test_from_description_is_refused(tmp_path):
+def test_samples_run_concurrently(tmp_path):
+    """With jobs=2, two samples' model calls are in flight at the same time."""
+    import threading
+    import time
+
+    from verifier.synth import SynthConfig
+
+    inside, peak = [0], [0]
+    lock = threading.Lock()
+
+    class Slow(ScriptedProvider):
+        def complete(self, req):
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.5)
+            with lock:
+                inside[0] -= 1
+            return super().complete(req)
+
+    res = synthesize(load_task(TASK), Slow({0: ["x"], 1: ["y"]}),
+                     config=SynthConfig(model="m", samples=2, rounds=1, jobs=2), out_dir=tmp_path, backend=None)
+    assert peak[0] == 2 and res.samples == 2
+
+
+def test_token_budget_stops_the_run(tmp_path):
+    from verifier.synth import SynthConfig
+
+    provider = ScriptedProvider(["no"] * 10, usage=(60, 40))
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=10, max_tokens=250),
+                     out_dir=tmp_path, backend=None)
+    assert res.status == "exhausted" and res.reason == "tokens"
+    assert len(provider.requests) == 3 and res.tokens == 300  # the third call crossed the budget
+    assert "(tokens)" in (Path(res.out_dir) / "report.md").read_text(encoding="utf-8")
+
+
+def test_wall_time_budget_stops_the_run(tmp_path):
+    import time
+
+    from verifier.synth import SynthConfig
+
+    class Slow(ScriptedProvider):
+        def complete(self, req):
+            time.sleep(0.6)
+            return super().complete(req)
+
+    provider = Slow(["no"] * 10)
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=10, wall_time_s=1.0),
+                     out_dir=tmp_path, backend=None)
+    assert res.reason == "wall_time" and len(provider.requests) == 2
+
+
+@pytest.mark.dafny
+def test_first_verified_sample_wins_and_the_others_stop(tmp_path, dafny_backend):
+    from verifier.synth import SynthConfig
+
+    provider = ScriptedProvider({0: [fenced(WRONG)] * 3, 1: [fenced(CORRECT)]})
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", samples=2, rounds=3, jobs=2,
+                     timeout=120), out_dir=tmp_path, backend=dafny_backend, task_file=TASK)
+    assert res.status == "verified"
+    assert Path(res.artifact).read_text(encoding="utf-8") == CORRECT
+    assert any(a.sample == 1 and a.outcome == "verified" for a in res.attempts)
+    assert len([r for r in provider.requests if r.sample == 0]) < 3  # sample 0 stopped early
+
+
+def test_from_description_needs_a_backend(tmp_path):
     (tmp_path / "t.yaml").write_text("id: t\nlanguage: dafny\ndescription: do it\n", encoding="utf-8")
-    with pytest.raises(BadInput, match="from-description"):
+    with pytest.raises(BadInput, match="need a verifier backend"):
         synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path,
-                   backend=None)
-
-
-def test_annotate_is_refused_until_the_code_is_frozen(tmp_path):
-    """Without a guard that keeps the program's code, a rewritten program could come out "verified"."""
-    with pytest.raises(BadInput, match="annotate tasks are not supported"):
-        synthesize(load_task(EXAMPLES_DIR / "sum.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path,
                    backend=None)
 
 
@@ -135,7 +193,8 @@ def test_cli_exhausted_exits_1(tmp_path, cache_dir, monkeypatch):
     assert r.exit_code == 1, r.output
     doc = json.loads(r.output)
     assert doc["status"] == "exhausted" and doc["attempts"] == 2 and doc["artifact"] is None
-    assert set(doc) == {"status", "artifact", "attempts", "samples", "rounds", "tokens", "duration_s", "out_dir"}
+    assert {"status", "artifact", "attempts", "samples", "rounds", "tokens", "duration_s", "out_dir"} <= set(doc)
+    assert doc["reason"] == "rounds" and doc["scripted_responses"] == 2
 
 
 def test_cli_human_output(tmp_path, cache_dir, monkeypatch):

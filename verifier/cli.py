@@ -86,60 +86,11 @@ def schema(of_task: bool) -> None:
     click.echo(json.dumps(report_schema(), indent=2))
 
 
-@main.command()
-@click.argument("task_file", metavar="TASK.yaml", type=click.Path(path_type=Path))
-@click.option("--model", required=True, help="Model name at the OpenAI-compatible endpoint.")
-@click.option("--samples", type=click.IntRange(min=1, max=64), default=None,
-              help="Independent samples (default: the task's budget, else 1).")
-@click.option("--rounds", type=click.IntRange(min=1, max=100), default=None,
-              help="Verify-and-repair rounds per sample (default: the task's budget, else 3).")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="Folder for the run's record (a fresh <task>-<timestamp>/ inside it).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary document.")
-@click.option("--offline", is_flag=True, help="Replay recorded answers only; a prompt never recorded is an error.")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")
-@click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
-              help="Wall-clock limit in seconds for each verifier run.")
-def synth(task_file: Path, model: str, samples: int | None, rounds: int | None, out: Path, as_json: bool,
-          offline: bool, base_url: str | None, api_key: str | None, timeout: float) -> None:
-    """Synthesize a verified program for TASK.yaml: generate, verify, repair until verified or out of budget.
-
-    Exit codes: 0 verified, 1 budget exhausted, 2 bad input, 3 toolchain, 4 model provider.
-    """
-    from backends.dafny.backend import DafnyBackend
-    from verifier.cache import Store
-    from verifier.providers import CachingProvider, OpenAIProvider
-    from verifier.synth import synthesize
-    from verifier.tasks import load_task
-
-    task = load_task(task_file)
-    samples = samples or task.budget.samples or 1
-    rounds = rounds or task.budget.rounds or 3
-    inner = None if offline else OpenAIProvider(base_url=base_url, api_key=api_key)
-    provider = CachingProvider(inner, Store(), offline=offline)
-
-    def show(att) -> None:
-        if not as_json:
-            detail = f": {att.message}" if att.message else ""
-            click.echo(f"sample {att.sample} round {att.round}: {att.outcome}{detail}")
-
-    res = synthesize(task, provider, model=model, samples=samples, rounds=rounds, out_dir=out,
-                     backend=DafnyBackend(), timeout=timeout, task_file=task_file, on_attempt=show)
-    if as_json:
-        click.echo(json.dumps(res.summary(), indent=2))
-    elif res.status == "verified":
-        click.echo(f"verified after {len(res.attempts)} attempt(s): {res.artifact} (record: {res.out_dir})")
-    else:
-        click.echo(f"exhausted: no verified program in {len(res.attempts)} attempt(s) (record: {res.out_dir})")
-    sys.exit(0 if res.status == "verified" else 1)
-
-
 def _add_optional_commands() -> None:
-    try:
-        from verifier.cli_toolchain import toolchain
-    except ImportError:  # pragma: no cover - during development only
-        return
+    from verifier.cli_synth import synth
+    from verifier.cli_toolchain import toolchain
+
+    main.add_command(synth)
     main.add_command(toolchain)
 
 

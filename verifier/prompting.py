@@ -54,7 +54,7 @@ from verifier.models import Diagnostic, FileResult, IntegrityViolation, Severity
 from verifier.tasks import Mode, Task
 
 __all__ = [
-    "BUNDLED_PROMPTS", "ChatMessage", "FeedbackItem", "GenerateContext", "PromptLimits", "PromptRenderer",
+    "BUNDLED_PROMPTS", "ChatMessage", "ContractRetry", "FeedbackItem", "GenerateContext", "PromptLimits", "PromptRenderer",
     "RepairContext", "bound_feedback", "feedback_from", "guidance_for", "source_excerpt",
 ]
 
@@ -173,6 +173,15 @@ class RepairContext:
     @property
     def fence(self) -> str:
         return _FENCE.get(self.language, self.language)
+
+
+@dataclass(frozen=True)
+class ContractRetry:
+    """What the write-contract prompt sees on a later round: the previous contract (None when the answer had no
+    usable code) and why it was not usable (resolution errors, escapes, nothing to implement)."""
+
+    previous: str | None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -456,8 +465,17 @@ class PromptRenderer:
                                "as contract_text")
         return self.system() + [ChatMessage(role="user", content=self._render("generate.j2", ctx=ctx))]
 
-    def write_contract(self, ctx: GenerateContext) -> list[ChatMessage]:
-        return self.system() + [ChatMessage(role="user", content=self._render("write_contract.j2", ctx=ctx))]
+    def write_contract(self, ctx: GenerateContext, retry: ContractRetry | None = None) -> list[ChatMessage]:
+        """The write-contract prompt; `retry` (bounded like the repair prompt) on rounds after the first."""
+        if retry is not None:
+            lim = self.limits
+            problems = [_clip(x, lim.message_chars) for x in retry.problems[:lim.max_items]]
+            if len(retry.problems) > lim.max_items:
+                problems.append(f"... and {len(retry.problems) - lim.max_items} more")
+            previous = None if retry.previous is None else _elide(retry.previous, lim.candidate_chars)[0]
+            retry = ContractRetry(previous=previous, problems=problems)
+        content = self._render("write_contract.j2", ctx=ctx, retry=retry)
+        return self.system() + [ChatMessage(role="user", content=content)]
 
     def repair(self, ctx: RepairContext) -> list[ChatMessage]:
         return self.system() + [ChatMessage(role="user", content=self._render("repair.j2", ctx=self.bound(ctx)))]

@@ -7,7 +7,11 @@
   `Store` (namespace `llm-responses-v1`). The cache doubles as a replay cassette: with `offline=True` a miss
   is an error instead of a call, so a recorded run replays exactly with no model reachable. A hit keeps the
   answer's original `source` and says `cached=True`.
-* `ScriptedProvider` returns canned answers in order; for tests and demos only (its answers say
+* `CassetteProvider` answers from a cassette file (JSON, portable, e.g. shipped with a demo or attached to a
+  bug report) and appends new answers to it; offline, a miss is an error.
+* `ReplayingProvider` answers from the responses a run already recorded in its transcript (`qed synth
+  --resume`), so finished model calls are never paid twice.
+* `ScriptedProvider` returns canned answers in order (or per sample); for tests and demos only (its answers say
   `source="scripted"`, never pretend to be a model's).
 
 The cache key (`CompletionRequest.cache_key`) covers the model, the messages, the sampling parameters and
@@ -18,20 +22,23 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from verifier.cache import Store, digest
-from verifier.errors import QedError
+from verifier.errors import BadInput, QedError
 from verifier.prompting import ChatMessage
 
 __all__ = [
-    "CACHE_NAMESPACE", "CachingProvider", "Completion", "CompletionRequest", "OpenAIProvider", "Provider",
-    "ProviderError", "ScriptedProvider",
+    "CACHE_NAMESPACE", "CachingProvider", "CassetteProvider", "Completion", "CompletionRequest", "OpenAIProvider",
+    "Provider", "ProviderError", "ReplayingProvider", "ScriptedProvider",
 ]
 
 #: Store namespace of recorded responses; bump the suffix if the stored shape changes.
@@ -275,23 +282,124 @@ class CachingProvider:
 
 
 class ScriptedProvider:
-    """Returns `responses` in order (exceptions in the list are raised); records every request."""
+    """Returns `responses` in order (exceptions in the list are raised); records every request.
 
-    def __init__(self, responses: Sequence[str | Exception], model: str | None = None):
-        self.responses = list(responses)
+    `responses` may also map a sample number to that sample's answers, so concurrent samples get theirs
+    whatever order they ask in."""
+
+    def __init__(self, responses: Sequence[str | Exception] | Mapping[int, Sequence[str | Exception]],
+                 model: str | None = None, usage: tuple[int, int] | None = None):
+        if isinstance(responses, Mapping):
+            self.queues = {k: list(v) for k, v in responses.items()}
+        else:
+            self.queues = {None: list(responses)}
         self.model = model
+        self.usage = usage  # (prompt, completion) tokens to report per answer; None reports no usage
         self.requests: list[CompletionRequest] = []
-        self._next = 0
+        self._lock = threading.Lock()
 
     def complete(self, req: CompletionRequest) -> Completion:
-        self.requests.append(req)
-        if self._next >= len(self.responses):
-            raise ProviderError(
-                f"scripted provider ran out of responses after {len(self.responses)} "
-                f"(request {len(self.requests)}, model {req.model}, sample {req.sample})"
-            )
-        item = self.responses[self._next]
-        self._next += 1
+        with self._lock:
+            self.requests.append(req)
+            queue = self.queues.get(None if None in self.queues else req.sample)
+            if not queue:
+                raise ProviderError(
+                    f"scripted provider ran out of responses (request {len(self.requests)}, model {req.model}, "
+                    f"sample {req.sample})"
+                )
+            item = queue.pop(0)
         if isinstance(item, BaseException):
             raise item
-        return Completion(text=item, model=self.model or req.model, finish_reason="stop", source="scripted")
+        prompt, completion = self.usage or (None, None)
+        return Completion(text=item, model=self.model or req.model, finish_reason="stop", source="scripted",
+                          prompt_tokens=prompt, completion_tokens=completion)
+
+
+# --- resume / cassette files ----------------------------------------------------------------------
+
+
+class ReplayingProvider:
+    """Answers from `recorded` (cache key -> completion, e.g. read back from a run's transcript), else asks
+    `inner`. Replayed answers say `cached=True` and keep their `source`."""
+
+    def __init__(self, recorded: Mapping[str, Completion], inner: Provider):
+        self.recorded = dict(recorded)
+        self.inner = inner
+        self.replayed = 0
+
+    def complete(self, req: CompletionRequest) -> Completion:
+        hit = self.recorded.get(req.cache_key())
+        if hit is not None:
+            self.replayed += 1
+            return hit.model_copy(update={"cached": True})
+        return self.inner.complete(req)
+
+
+CASSETTE_FORMAT = "qedgen-cassette"
+
+
+class CassetteProvider:
+    """A portable file of recorded answers, keyed like the cache (`CompletionRequest.cache_key`).
+
+    Hits are answered from the file. A miss goes to `inner` and the answer is appended to the file (written
+    atomically); with `offline=True` (or no `inner`) a miss is a `ProviderError`. File shape:
+    `{"format": "qedgen-cassette", "version": 1, "note": ..., "entries": {key: {"request", "completion"}}}`.
+    """
+
+    def __init__(self, path: Path, inner: Provider | None = None, offline: bool = False, note: str | None = None):
+        self.path = Path(path)
+        self.inner = inner
+        self.offline = offline or inner is None
+        self._lock = threading.Lock()
+        self.doc = self._load(note)
+
+    def _load(self, note: str | None) -> dict[str, Any]:
+        if not self.path.exists():
+            if self.offline:
+                raise BadInput(f"cassette {self.path} does not exist",
+                               fix="check the path, or drop --offline to record a new cassette there")
+            return {"format": CASSETTE_FORMAT, "version": 1, "note": note, "entries": {}}
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BadInput(f"cassette {self.path} is not readable JSON ({e})",
+                           fix="restore the file or record a new cassette") from None
+        if not isinstance(doc, dict) or doc.get("format") != CASSETTE_FORMAT or not isinstance(
+                doc.get("entries"), dict):
+            raise BadInput(f"{self.path} is not a qedgen cassette (no `format: {CASSETTE_FORMAT}` / `entries`)",
+                           fix="pass a file written by `qed synth --cassette`")
+        return doc
+
+    @property
+    def note(self) -> str | None:
+        return self.doc.get("note")
+
+    def complete(self, req: CompletionRequest) -> Completion:
+        key = req.cache_key()
+        entry = self.doc["entries"].get(key)
+        if isinstance(entry, dict):
+            try:
+                return Completion.model_validate(entry["completion"]).model_copy(update={"cached": True})
+            except (KeyError, ValueError):
+                pass
+        if self.offline:
+            raise ProviderError(
+                f"offline: cassette {self.path} has no response for this prompt (model {req.model}, sample "
+                f"{req.sample}; the prompts or the verifier's feedback changed since it was recorded); "
+                "run without --offline to record it"
+            )
+        assert self.inner is not None
+        got = self.inner.complete(req)
+        with self._lock:
+            self.doc["entries"][key] = {"request": req.summary(),
+                                        "completion": got.model_dump(mode="json", exclude={"cached"})}
+            self._save()
+        return got
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self.doc, f, indent=1, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, self.path)

@@ -4,7 +4,9 @@
 
 * `transcript.jsonl`: one JSON object per event (prompt, response, extraction, candidate, verifier result,
   verdict, ...), appended and flushed line by line, so a killed run keeps everything up to its last event;
-* `candidates/s{sample}-r{round}.dfy`: every extracted candidate;
+* `run.json`: what the run was asked to do (task file and its hash, model, budgets), read back by `--resume`;
+* `candidates/s{sample}-r{round}.dfy`: every extracted candidate (`contract-r{round}.dfy` for contracts);
+* `contract.dfy`: the contract written in from-description mode (the user reviews, may edit, and accepts it);
 * `artifact.dfy`: the first verified candidate (only when one verified);
 * `report.md`: a short human summary;
 * `certificate.json`: hashes of the task, contract and artifact, the toolchain, the verdict, qed's version.
@@ -15,11 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from verifier.errors import BadInput
+
+RUN_FILE = "run.json"
 
 
 def sha256_file(path: Path) -> str:
@@ -41,8 +46,11 @@ class RunDir:
             raise BadInput(f"cannot create the run folder {self.path}: {e.strerror}",
                            fix="pass a writable folder with --out") from None
         self.transcript = self.path / "transcript.jsonl"
+        self._seq = len(self.events())  # a resumed run continues the numbering
         self._fh = open(self.transcript, "a", encoding="utf-8")
-        self._seq = 0
+        if self._fh.tell() > 0 and not self.transcript.read_bytes().endswith(b"\n"):
+            self._fh.write("\n")  # a line cut short by a kill stays on its own line
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls, out: Path, task_id: str) -> "RunDir":
@@ -54,14 +62,55 @@ class RunDir:
             path = base.with_name(f"{base.name}-{n}")
         return cls(path)
 
+    @classmethod
+    def open_existing(cls, path: Path) -> "RunDir":
+        """An earlier run's folder (for `--resume`); BadInput if it is not one."""
+        path = Path(path)
+        if not (path / RUN_FILE).is_file():
+            raise BadInput(f"{path} is not a qed synth run folder (no {RUN_FILE})",
+                           fix="pass the folder a previous `qed synth` printed as its record")
+        return cls(path)
+
+    # --- run parameters ------------------------------------------------------------------------------
+
+    def write_params(self, doc: dict) -> None:
+        (self.path / RUN_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def read_params(self) -> dict:
+        try:
+            doc = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BadInput(f"cannot read {self.path / RUN_FILE}: {e}", fix="start a new run instead") from None
+        if not isinstance(doc, dict):
+            raise BadInput(f"{self.path / RUN_FILE} is not a JSON object", fix="start a new run instead")
+        return doc
+
     # --- transcript --------------------------------------------------------------------------------
 
     def event(self, event: str, /, **data: Any) -> dict:
-        self._seq += 1
-        rec = {"seq": self._seq, "event": event, "time": time.time(), **data}
-        self._fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        self._fh.flush()
+        """Append one event (thread-safe; flushed at once, so a killed run keeps it)."""
+        with self._lock:
+            self._seq += 1
+            rec = {"seq": self._seq, "event": event, "time": time.time(), **data}
+            self._fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            self._fh.flush()
         return rec
+
+    def events(self) -> list[dict]:
+        """Every complete event recorded so far (a line cut short by a kill is skipped)."""
+        out: list[dict] = []
+        try:
+            text = self.transcript.read_text(encoding="utf-8")
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -82,6 +131,12 @@ class RunDir:
         p = self.candidate_path(sample, round_, suffix)
         p.write_text(code, encoding="utf-8", newline="")
         return p
+
+    def contract_candidate_path(self, round_: int, suffix: str = ".dfy") -> Path:
+        return self.path / "candidates" / f"contract-r{round_}{suffix}"
+
+    def contract_path(self, suffix: str = ".dfy") -> Path:
+        return self.path / f"contract{suffix}"
 
     def write_artifact(self, candidate: Path, suffix: str = ".dfy") -> Path:
         p = self.path / f"artifact{suffix}"

@@ -1,36 +1,65 @@
 """The synthesis loop: prompt a model, extract the program, verify it, feed the problems back, repeat.
 
-`synthesize(task, provider, ...)` runs `samples` independent samples one after another; each sample has up
-to `rounds` rounds. Round 1 renders the generate prompt; later rounds render the repair prompt from the
-previous round's verifier feedback (`feedback_from`) or, when the answer had no usable code, the extraction
-error. The run stops at the first `verified` candidate (copied to `artifact.dfy`, with a `certificate.json`);
-when the budget is used up the status is `exhausted`. Everything is recorded in a `RunDir`.
+`synthesize(task, provider, config=SynthConfig(...), ...)` runs the task's mode:
 
-Known gaps of this version:
-* `annotate` and `from_description` tasks are refused (BadInput): annotate needs a guard that freezes the
-  program's code and contract (only proof hints may be added), and "verified" must never come without it.
-* The task's `budget.tokens` / `budget.wall_time_s` are not enforced; samples run sequentially.
+* implement: `samples` independent samples (run concurrently, `jobs` at a time), each up to `rounds` rounds.
+  Round 1 renders the generate prompt; later rounds render the repair prompt from the previous round's verifier
+  feedback (`feedback_from`) or, when the answer had no usable code, the extraction error. The integrity guard
+  checks each candidate against the contract.
+* annotate: the same loop, but the candidate is checked against the given program: its code and contract stay
+  frozen, only proof hints may be added (`backends.dafny.annotate`).
+* from description: first a contract phase (up to `rounds` write-contract prompts, each answer checked to
+  resolve, to give something to implement, and to contain no escape from proof); the contract is saved as
+  `contract.dfy` in the run folder and goes to `accept(path)` (the user; `--accept-spec`). Declined or not yet
+  accepted, the run stops with status `awaiting_acceptance`; `--resume` continues it (the user may have edited
+  the file meanwhile: the edited contract is the one checked and implemented). Then implement mode.
+
+The run stops at the first `verified` candidate (copied to `artifact.dfy`, with a `certificate.json`); other
+samples stop at their next step. Budgets: rounds, samples, tokens (prompt + completion, counted as answers
+arrive, so concurrent samples may overshoot by the calls in flight) and wall time (checked before each model
+call and verifier run; a verifier run gets at most the time left). Everything is recorded in a `RunDir`; with
+`resume=True` the run folder's transcript answers every model call it already holds (`ReplayingProvider`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifier import __version__
 from verifier.errors import BadInput
 from verifier.extract import ExtractionError, extract_code
-from verifier.prompting import GenerateContext, PromptRenderer, RepairContext, feedback_from
-from verifier.providers import CompletionRequest, Provider
+from verifier.prompting import ChatMessage, ContractRetry, GenerateContext, PromptRenderer, RepairContext, \
+    feedback_from
+from verifier.providers import Completion, CompletionRequest, Provider
 from verifier.runstore import RunDir, sha256_file, sha256_text
 from verifier.tasks import Mode, Task
 
-__all__ = ["Attempt", "SynthResult", "synthesize"]
+__all__ = ["Attempt", "SynthConfig", "SynthResult", "recorded_completions", "synthesize"]
 
 _SUFFIX = {"dafny": ".dfy", "lean": ".lean", "fstar": ".fst"}
+Status = Literal["verified", "exhausted", "awaiting_acceptance"]
+
+
+class SynthConfig(BaseModel):
+    """What one run may spend, and how. Unset budgets are unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    samples: int = Field(1, ge=1, le=64)
+    rounds: int = Field(3, ge=1, le=100)
+    max_tokens: int | None = Field(None, ge=1, description="token budget of the whole run")
+    wall_time_s: float | None = Field(None, gt=0, description="wall-clock budget of this invocation")
+    timeout: float = Field(600.0, gt=0, description="wall-clock limit of one verifier run")
+    jobs: int | None = Field(None, ge=1, le=64, description="samples run at once (default: min(samples, 4))")
 
 
 class Attempt(BaseModel):
@@ -38,7 +67,8 @@ class Attempt(BaseModel):
 
     sample: int
     round: int
-    outcome: str  # a verdict value, or "extraction_error"
+    phase: Literal["contract", "implement", "annotate"] = "implement"
+    outcome: str  # a verdict value, "extraction_error", or for contracts "contract_ok" / "contract_invalid"
     candidate: str | None = None  # path of the candidate file
     message: str | None = None  # the extraction error, or a short verifier summary
     tokens: int = 0
@@ -48,34 +78,47 @@ class Attempt(BaseModel):
 class SynthResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["verified", "exhausted"]
+    status: Status
+    #: why the run stopped: verified, rounds (every sample used its rounds), tokens, wall_time, contract
+    #: (no usable contract within the rounds), awaiting_acceptance
+    reason: str
     artifact: str | None = None
+    contract: str | None = None  # the accepted (or awaiting) contract, from-description mode
     attempts: list[Attempt]
     samples: int  # samples started
     rounds: int  # rounds run in all samples together
     tokens: int
     duration_s: float
     out_dir: str
+    scripted_responses: int = 0  # answers written by hand (demo/test), not by a model
+    replayed_responses: int = 0  # answers taken from the run's own transcript (--resume) or a cache
 
     def summary(self) -> dict[str, Any]:
         """The `qed synth --json` document."""
-        return {"status": self.status, "artifact": self.artifact, "attempts": len(self.attempts),
-                "samples": self.samples, "rounds": self.rounds, "tokens": self.tokens,
-                "duration_s": round(self.duration_s, 3), "out_dir": self.out_dir}
+        return {"status": self.status, "reason": self.reason, "artifact": self.artifact,
+                "attempts": len(self.attempts), "samples": self.samples, "rounds": self.rounds,
+                "tokens": self.tokens, "duration_s": round(self.duration_s, 3), "out_dir": self.out_dir,
+                "scripted_responses": self.scripted_responses}
+
+
+def recorded_completions(run: RunDir) -> dict[str, Completion]:
+    """Every model answer a run's transcript holds, by request cache key (for `--resume`)."""
+    out: dict[str, Completion] = {}
+    for ev in run.events():
+        if ev.get("event") != "response" or not ev.get("key") or not isinstance(ev.get("text"), str):
+            continue
+        try:
+            out[ev["key"]] = Completion(
+                text=ev["text"], model=ev.get("model") or "", finish_reason=ev.get("finish_reason"),
+                prompt_tokens=ev.get("prompt_tokens"), completion_tokens=ev.get("completion_tokens"),
+                source=ev.get("source") or "openai")
+        except ValueError:
+            continue
+    return out
 
 
 def _value(x: Any) -> str:
     return getattr(x, "value", x)
-
-
-def _toolchain(backend: Any, result: Any) -> dict | None:
-    tc = getattr(result, "toolchain", None)
-    if tc is None:
-        try:
-            tc = backend.toolchain()
-        except Exception:  # noqa: BLE001 - the certificate then says it is unknown
-            return None
-    return tc.model_dump(mode="json")
 
 
 def _short(result: Any) -> str:
@@ -88,133 +131,362 @@ def _short(result: Any) -> str:
     return ", ".join(parts) or (result.note or "")
 
 
-def synthesize(task: Task, provider: Provider, *, model: str, samples: int = 1, rounds: int = 3,
-               out_dir: Path, backend: Any, renderer: PromptRenderer | None = None, timeout: float = 600.0,
-               task_file: Path | None = None, new_run_dir: bool = True,
-               on_attempt: Any = None) -> SynthResult:
-    """Run the loop (see the module docstring). `out_dir` is the parent of a fresh `<task.id>-<timestamp>/`
-    folder (or, with `new_run_dir=False`, the run folder itself). ProviderError propagates (exit 4)."""
-    mode = Mode(task.mode)
-    if mode == Mode.from_description:
-        raise BadInput("from-description tasks are not supported by this version yet",
-                       fix="give the task a `spec:` contract (implement mode)")
-    if mode == Mode.annotate:
-        raise BadInput("annotate tasks are not supported by this version yet (the guard that keeps the program's "
-                       "code unchanged is not built)", fix="give the task a `spec:` contract (implement mode)")
-    if samples < 1 or rounds < 1:
-        raise BadInput("samples and rounds must be at least 1", fix="pass --samples >= 1 and --rounds >= 1")
-    language = str(task.language)
-    suffix = _SUFFIX.get(language, ".dfy")
-    renderer = renderer or PromptRenderer(language=language)
-    gen = GenerateContext.for_task(task)
-    spec = contract_file = Path(task.spec)
+class _Budget:
+    """Tokens and wall time, shared by the samples (thread-safe)."""
 
-    start = time.monotonic()
-    run = RunDir.create(out_dir, task.id) if new_run_dir else RunDir(out_dir)
-    attempts: list[Attempt] = []
-    tokens = 0
-    rounds_run = 0
-    samples_run = 0
-    artifact: Path | None = None
-    final: Any = None
-    try:
-        run.event("start", task=task.id, mode=mode.value, model=model, samples=samples, rounds=rounds,
-                  qed_version=__version__)
-        for k in range(samples):
-            samples_run += 1
-            candidate: str | None = None
-            result: Any = None
-            extraction_error: str | None = None
-            for r in range(1, rounds + 1):
-                rounds_run += 1
-                if r == 1:
-                    messages = renderer.generate(gen)
-                else:
-                    fb = feedback_from(result, candidate) if result is not None and candidate is not None else []
-                    messages = renderer.repair(RepairContext(
-                        task=task, candidate=candidate if extraction_error is None else None, feedback=fb,
-                        extraction_error=extraction_error, round=r, language=language,
-                        contract_text=gen.contract_text, program_text=gen.program_text))
-                req = CompletionRequest(model=model, messages=messages, sample=k)
-                run.event("prompt", sample=k, round=r, kind="generate" if r == 1 else "repair",
-                          messages=[m.model_dump() for m in messages])
-                comp = provider.complete(req)
-                used = (comp.prompt_tokens or 0) + (comp.completion_tokens or 0)
-                tokens += used
-                run.event("response", sample=k, round=r, text=comp.text, model=comp.model,
-                          finish_reason=comp.finish_reason, prompt_tokens=comp.prompt_tokens,
-                          completion_tokens=comp.completion_tokens, cached=comp.cached, source=comp.source)
-                got = extract_code(comp.text, language)
-                if isinstance(got, ExtractionError):
-                    run.event("extraction", sample=k, round=r, ok=False, kind=got.kind, message=got.message)
-                    extraction_error = got.message
-                    att = Attempt(sample=k, round=r, outcome="extraction_error", message=got.message,
-                                  tokens=used, cached=comp.cached)
-                    attempts.append(att)
-                    run.event("verdict", sample=k, round=r, outcome=att.outcome)
-                    if on_attempt:
-                        on_attempt(att)
-                    continue
-                run.event("extraction", sample=k, round=r, ok=True, block_index=got.block_index,
-                          notes=list(got.notes))
-                extraction_error = None
-                candidate = got.code
-                path = run.write_candidate(k, r, candidate, suffix)
-                run.event("candidate", sample=k, round=r, path=str(path.relative_to(run.path)),
-                          sha256=sha256_text(candidate))
-                result = backend.check(path, spec, timeout=timeout)
-                run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
-                outcome = _value(result.verdict)
-                att = Attempt(sample=k, round=r, outcome=outcome, candidate=str(path), message=_short(result),
-                              tokens=used, cached=comp.cached)
-                attempts.append(att)
-                run.event("verdict", sample=k, round=r, outcome=outcome)
-                if on_attempt:
-                    on_attempt(att)
-                if outcome == "verified":
-                    artifact = run.write_artifact(path, suffix)
-                    final = result
+    def __init__(self, config: SynthConfig, started: float) -> None:
+        self.config = config
+        self.deadline = started + config.wall_time_s if config.wall_time_s else None
+        self.tokens = 0
+        self._lock = threading.Lock()
+
+    def spend(self, tokens: int) -> None:
+        with self._lock:
+            self.tokens += tokens
+
+    def stop_reason(self) -> str | None:
+        if self.config.max_tokens is not None and self.tokens >= self.config.max_tokens:
+            return "tokens"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "wall_time"
+        return None
+
+    def verifier_timeout(self) -> float:
+        if self.deadline is None:
+            return self.config.timeout
+        return max(1.0, min(self.config.timeout, self.deadline - time.monotonic()))
+
+
+@dataclass
+class _Answer:
+    completion: Completion
+    tokens: int
+
+
+class _Session:
+    """One invocation of the loop over a run folder."""
+
+    def __init__(self, task: Task, provider: Provider, config: SynthConfig, run: RunDir, backend: Any,
+                 renderer: PromptRenderer, on_attempt: Callable[[Attempt], None] | None) -> None:
+        self.task = task
+        self.provider = provider
+        self.config = config
+        self.run = run
+        self.backend = backend
+        self.renderer = renderer
+        self.on_attempt = on_attempt
+        self.language = str(task.language)
+        self.suffix = _SUFFIX.get(self.language, ".dfy")
+        self.started = time.monotonic()
+        self.budget = _Budget(config, self.started)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.attempts: list[Attempt] = []
+        self.rounds_run = 0
+        self.samples_run = 0
+        self.scripted = 0
+        self.replayed = 0
+        self.artifact: Path | None = None
+        self.final: Any = None
+        self.stop: str | None = None
+
+    # -- shared steps
+
+    def ask(self, messages: list[ChatMessage], *, sample: int, round_: int, kind: str) -> _Answer:
+        req = CompletionRequest(model=self.config.model, messages=messages, sample=sample)
+        key = req.cache_key()
+        self.run.event("prompt", sample=sample, round=round_, kind=kind, key=key,
+                       messages=[m.model_dump() for m in messages])
+        comp = self.provider.complete(req)
+        used = (comp.prompt_tokens or 0) + (comp.completion_tokens or 0)
+        self.budget.spend(used)
+        with self.lock:
+            self.scripted += comp.source == "scripted"
+            self.replayed += bool(comp.cached)
+        self.run.event("response", sample=sample, round=round_, key=key, text=comp.text, model=comp.model,
+                       finish_reason=comp.finish_reason, prompt_tokens=comp.prompt_tokens,
+                       completion_tokens=comp.completion_tokens, cached=comp.cached, source=comp.source)
+        return _Answer(comp, used)
+
+    def record(self, att: Attempt) -> None:
+        with self.lock:
+            self.attempts.append(att)
+        self.run.event("verdict", sample=att.sample, round=att.round, phase=att.phase, outcome=att.outcome)
+        if self.on_attempt:
+            self.on_attempt(att)
+
+    def halted(self) -> bool:
+        """Should a sample stop before its next step (another one verified, or a budget ran out)?"""
+        if self.done.is_set():
+            return True
+        reason = self.budget.stop_reason()
+        if reason:
+            with self.lock:
+                self.stop = self.stop or reason
+            return True
+        return False
+
+    # -- contract phase (from description)
+
+    def write_contract(self) -> Path | None:
+        """Rounds of write-contract prompts until one answer is a usable contract; its candidate path, or None."""
+        ctx = GenerateContext.for_task(self.task)
+        retry: ContractRetry | None = None
+        for r in range(1, self.config.rounds + 1):
+            if self.halted():
+                return None
+            self.rounds_run += 1
+            ans = self.ask(self.renderer.write_contract(ctx, retry), sample=0, round_=r, kind="write_contract")
+            got = extract_code(ans.completion.text, self.language)
+            if isinstance(got, ExtractionError):
+                self.run.event("extraction", sample=0, round=r, ok=False, kind=got.kind, message=got.message)
+                self.record(Attempt(sample=0, round=r, phase="contract", outcome="extraction_error",
+                                    message=got.message, tokens=ans.tokens, cached=ans.completion.cached))
+                retry = ContractRetry(previous=None, problems=[got.message])
+                continue
+            path = self.run.contract_candidate_path(r, self.suffix)
+            path.write_text(got.code, encoding="utf-8", newline="")
+            self.run.event("candidate", sample=0, round=r, phase="contract",
+                           path=str(path.relative_to(self.run.path)), sha256=sha256_text(got.code))
+            problems = self.backend.contract_problems(path, timeout=self.budget.verifier_timeout())
+            self.run.event("contract_check", round=r, problems=problems)
+            self.record(Attempt(sample=0, round=r, phase="contract",
+                                outcome="contract_invalid" if problems else "contract_ok",
+                                candidate=str(path), message="; ".join(problems)[:300] or None,
+                                tokens=ans.tokens, cached=ans.completion.cached))
+            if not problems:
+                return path
+            retry = ContractRetry(previous=got.code, problems=problems)
+        return None
+
+    def settle_contract(self, written: Path) -> tuple[Path, bool]:
+        """`contract.dfy` in the run folder: the model's contract, or the user's edit of it from an earlier
+        invocation (checked again). Returns (path, edited)."""
+        target = self.run.contract_path(self.suffix)
+        text = written.read_text(encoding="utf-8")
+        if target.exists():
+            current = target.read_text(encoding="utf-8")
+            if current != text:
+                problems = self.backend.contract_problems(target, timeout=self.config.timeout)
+                if problems:
+                    raise BadInput(f"the edited contract {target} is not usable: {problems[0]}",
+                                   fix="fix it (`dafny resolve` must accept it) and run --resume again")
+                self.run.event("contract_edited", sha256=sha256_text(current))
+                return target, True
+            return target, False
+        target.write_text(text, encoding="utf-8", newline="")
+        return target, False
+
+    # -- implement / annotate
+
+    def run_samples(self, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
+        n = self.config.samples
+        jobs = min(self.config.jobs or min(n, 4), n)
+        if jobs == 1:
+            for k in range(n):
+                if self.halted():
                     break
-            if artifact is not None:
-                break
+                self.sample(k, mode, gen, spec, program)
+            return
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qed-sample") as pool:
+            futures = [pool.submit(self.sample, k, mode, gen, spec, program) for k in range(n)]
+            errors = []
+            for f in futures:
+                try:
+                    f.result()
+                except BaseException as e:  # noqa: BLE001 - stop the others, re-raise the first
+                    self.done.set()
+                    errors.append(e)
+            if errors:
+                raise errors[0]
 
-        status: Literal["verified", "exhausted"] = "verified" if artifact is not None else "exhausted"
-        if artifact is not None:
-            run.write_certificate({
-                "task": task.id,
-                "task_sha256": sha256_file(task_file) if task_file is not None
-                else sha256_text(task.model_dump_json()),
-                "contract_sha256": sha256_file(contract_file),
-                "artifact_sha256": sha256_file(artifact),
-                "toolchain": _toolchain(backend, final),
-                "verdict": _value(final.verdict),
-                "mode": mode.value,
-                "qed_version": __version__,
-            })
-        duration = time.monotonic() - start
-        out = SynthResult(status=status, artifact=str(artifact) if artifact else None, attempts=attempts,
-                          samples=samples_run, rounds=rounds_run, tokens=tokens, duration_s=duration,
-                          out_dir=str(run.path))
-        run.event("end", status=status, artifact=out.artifact, attempts=len(attempts), tokens=tokens,
-                  duration_s=duration)
-        run.write_report(_report(task, mode, model, out))
-        return out
-    except Exception as e:
+    def sample(self, k: int, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
+        phase = "annotate" if mode == Mode.annotate else "implement"
+        candidate: str | None = None
+        result: Any = None
+        extraction_error: str | None = None
+        for r in range(1, self.config.rounds + 1):
+            if self.halted():
+                return
+            with self.lock:
+                self.rounds_run += 1
+                self.samples_run += r == 1
+            if r == 1:
+                messages = self.renderer.generate(gen)
+            else:
+                fb = feedback_from(result, candidate) if result is not None and candidate is not None else []
+                messages = self.renderer.repair(RepairContext(
+                    task=self.task, candidate=candidate if extraction_error is None else None, feedback=fb,
+                    extraction_error=extraction_error, round=r, language=self.language,
+                    contract_text=gen.contract_text, program_text=gen.program_text))
+            ans = self.ask(messages, sample=k, round_=r, kind="generate" if r == 1 else "repair")
+            got = extract_code(ans.completion.text, self.language)
+            if isinstance(got, ExtractionError):
+                self.run.event("extraction", sample=k, round=r, ok=False, kind=got.kind, message=got.message)
+                extraction_error = got.message
+                self.record(Attempt(sample=k, round=r, phase=phase, outcome="extraction_error", message=got.message,
+                                    tokens=ans.tokens, cached=ans.completion.cached))
+                continue
+            self.run.event("extraction", sample=k, round=r, ok=True, block_index=got.block_index,
+                           notes=list(got.notes))
+            extraction_error = None
+            candidate = got.code
+            path = self.run.write_candidate(k, r, candidate, self.suffix)
+            self.run.event("candidate", sample=k, round=r, path=str(path.relative_to(self.run.path)),
+                           sha256=sha256_text(candidate))
+            if self.halted():
+                return
+            extra = {"program": program} if program is not None else {}
+            result = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), **extra)
+            self.run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
+            outcome = _value(result.verdict)
+            self.record(Attempt(sample=k, round=r, phase=phase, outcome=outcome, candidate=str(path),
+                                message=_short(result), tokens=ans.tokens, cached=ans.completion.cached))
+            if outcome == "verified":
+                with self.lock:
+                    if self.artifact is None:
+                        self.artifact = self.run.write_artifact(path, self.suffix)
+                        self.final = result
+                self.done.set()
+                return
+
+    # -- the end
+
+    def result(self, status: Status, reason: str, contract: Path | None) -> SynthResult:
+        return SynthResult(
+            status=status, reason=reason, artifact=str(self.artifact) if self.artifact else None,
+            contract=str(contract) if contract else None, attempts=list(self.attempts), samples=self.samples_run,
+            rounds=self.rounds_run, tokens=self.budget.tokens, duration_s=time.monotonic() - self.started,
+            out_dir=str(self.run.path), scripted_responses=self.scripted, replayed_responses=self.replayed)
+
+
+def _toolchain(backend: Any, result: Any) -> dict | None:
+    tc = getattr(result, "toolchain", None)
+    if tc is None:
+        try:
+            tc = backend.toolchain()
+        except Exception:  # noqa: BLE001 - the certificate then says it is unknown
+            return None
+    return tc.model_dump(mode="json")
+
+
+def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = None, model: str | None = None,
+               samples: int = 1, rounds: int = 3, timeout: float = 600.0, out_dir: Path, backend: Any,
+               renderer: PromptRenderer | None = None, task_file: Path | None = None, new_run_dir: bool = True,
+               resume: bool = False, accept: Callable[[Path], bool] | None = None,
+               on_attempt: Callable[[Attempt], None] | None = None) -> SynthResult:
+    """Run the loop (see the module docstring). `out_dir` is the parent of a fresh `<task.id>-<timestamp>/`
+    folder (or, with `new_run_dir=False` or `resume=True`, the run folder itself). `config` (or the loose
+    `model`/`samples`/`rounds`/`timeout`) says what the run may spend; `accept` decides on a written contract
+    (None: not accepted). ProviderError propagates (exit 4)."""
+    if config is None:
+        if not model:
+            raise BadInput("no model given", fix="pass --model NAME")
+        if samples < 1 or rounds < 1:
+            raise BadInput("samples and rounds must be at least 1", fix="pass --samples >= 1 and --rounds >= 1")
+        config = SynthConfig(model=model, samples=samples, rounds=rounds, timeout=timeout)
+    mode = Mode(task.mode)
+    if mode != Mode.implement and backend is None:
+        raise BadInput(f"{mode.value} tasks need a verifier backend", fix="run with the Dafny backend")
+    language = str(task.language)
+    renderer = renderer or PromptRenderer(language=language)
+    if resume:
+        run = RunDir.open_existing(out_dir)
+    elif new_run_dir:
+        run = RunDir.create(out_dir, task.id)
+    else:
+        run = RunDir(out_dir)
+    params = {"task": task.id, "task_file": str(Path(task_file).resolve()) if task_file else None,
+              "task_sha256": _task_hash(task, task_file), "mode": mode.value, "qed_version": __version__,
+              "prompts": str(renderer.root), **config.model_dump(mode="json")}
+    session = _Session(task, provider, config, run, backend, renderer, on_attempt)
+    try:
+        if resume:
+            run.event("resume", **params)
+        else:
+            run.write_params(params)
+            run.event("start", **params)
+        spec: Path | None = None
+        program: Path | None = None
+        contract: Path | None = None
+        edited = False
+        if mode == Mode.from_description:
+            written = session.write_contract()
+            if written is None:
+                return _finish(session, task, mode, "exhausted", session.stop or "contract", None, task_file,
+                               None, False)
+            contract, edited = session.settle_contract(written)
+            accepted = bool(accept and accept(contract))
+            run.event("contract_acceptance", path=str(contract.relative_to(run.path)), accepted=accepted,
+                      edited=edited, sha256=sha256_file(contract))
+            if not accepted:
+                return _finish(session, task, mode, "awaiting_acceptance", "awaiting_acceptance", contract,
+                               task_file, None, edited)
+            spec = contract
+            gen = GenerateContext.for_task(task, contract_text=contract.read_text(encoding="utf-8"))
+        else:
+            gen = GenerateContext.for_task(task)
+            spec = Path(task.spec) if task.spec is not None else None
+            program = Path(task.program) if task.program is not None else None
+        session.run_samples(mode, gen, spec, program)
+        if session.artifact is not None:
+            reason, status = "verified", "verified"
+        else:
+            reason, status = session.stop or "rounds", "exhausted"
+        frozen = spec if spec is not None else program
+        return _finish(session, task, mode, status, reason, contract, task_file, frozen, edited)
+    except BaseException as e:
         run.event("error", error=type(e).__name__, message=str(e))
         raise
     finally:
         run.close()
 
 
+def _task_hash(task: Task, task_file: Path | None) -> str:
+    return sha256_file(task_file) if task_file is not None else sha256_text(task.model_dump_json())
+
+
+def _finish(session: _Session, task: Task, mode: Mode, status: Status, reason: str, contract: Path | None,
+            task_file: Path | None, frozen: Path | None, edited: bool) -> SynthResult:
+    run = session.run
+    if session.artifact is not None and frozen is not None:
+        final = session.final
+        run.write_certificate({
+            "task": task.id,
+            "task_sha256": _task_hash(task, task_file),
+            # implement: the given contract; from description: the accepted contract; annotate: the given program
+            "contract_sha256": sha256_file(frozen),
+            "contract_origin": {"implement": "given", "annotate": "given program",
+                                "from_description": "written by the model, edited and accepted by the user"
+                                if edited else "written by the model, accepted by the user"}[mode.value],
+            "artifact_sha256": sha256_file(session.artifact),
+            "toolchain": _toolchain(session.backend, final),
+            "verdict": _value(final.verdict),
+            "assumptions": [a.model_dump(mode="json") for a in getattr(final, "assumptions", [])],
+            "mode": mode.value,
+            "qed_version": __version__,
+        })
+    out = session.result(status, reason, contract)
+    run.event("end", status=status, reason=reason, artifact=out.artifact, attempts=len(out.attempts),
+              tokens=out.tokens, duration_s=out.duration_s)
+    run.write_report(_report(task, mode, session.config.model, out))
+    return out
+
+
 def _report(task: Task, mode: Mode, model: str, res: SynthResult) -> str:
     lines = [f"# qed synth: `{task.id}`", "",
-             f"- mode: {mode.value}", f"- model: {model}", f"- status: **{res.status}**",
+             f"- mode: {mode.value}", f"- model: {model}", f"- status: **{res.status}** ({res.reason})",
              f"- attempts: {len(res.attempts)} ({res.samples} sample(s), {res.rounds} round(s))",
              f"- tokens: {res.tokens}", f"- duration: {res.duration_s:.1f} s"]
+    if res.scripted_responses:
+        lines.append(f"- **scripted session**: {res.scripted_responses} answer(s) were written by hand for a demo "
+                     "or test, not produced by a model")
+    if res.contract:
+        lines.append(f"- contract: `{Path(res.contract).name}`")
     if res.artifact:
         lines.append(f"- artifact: `{Path(res.artifact).name}`")
-    lines += ["", "| sample | round | outcome | detail |", "|---|---|---|---|"]
-    for a in res.attempts:
+    lines += ["", "| sample | round | phase | outcome | detail |", "|---|---|---|---|---|"]
+    for a in sorted(res.attempts, key=lambda a: (a.phase != "contract", a.sample, a.round)):
         detail = (a.message or "").replace("|", "\\|").replace("\n", " ")[:200]
-        lines.append(f"| {a.sample} | {a.round} | {a.outcome} | {detail} |")
+        lines.append(f"| {a.sample} | {a.round} | {a.phase} | {a.outcome} | {detail} |")
     return "\n".join(lines) + "\n"

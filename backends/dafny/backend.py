@@ -68,26 +68,53 @@ class DafnyBackend:
         solver = f"z3 {inst.solver_version}" if getattr(inst, "solver_version", None) else None
         return ToolchainRef(name="dafny", version=inst.version, path=str(inst.path), solver=solver)
 
+    def contract_problems(self, file: Path, *, timeout: float = 600.0) -> list[str]:
+        """Why `file` cannot serve as a contract (empty when it can): it must resolve, give at least one member
+        without a body to implement, and contain no escape from proof (members without a body excepted)."""
+        from .integrity import check_integrity
+        from .syntax import outline
+        from .verdict import resolution_problems
+
+        source = read_source(file, "contract")
+        problems = resolution_problems(self.runner, file, source, timeout, self.use_cache)
+        report = check_integrity(source, str(file))
+        problems += [f"line {v.line}: {v.message}" if v.line else v.message
+                     for v in report.violations if v.rule != "QED-E107"]
+        if not any(d.is_callable and not d.has_body for d in outline(source).walk()):
+            problems.append("the contract has no member without a body, so there is nothing to implement: give "
+                            "the members to implement their signature and clauses, and no body")
+        return problems
+
     def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
-              display_name: str | None = None, options: DafnyOptions | None = None) -> "FileResult":
-        return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options).finish()
+              display_name: str | None = None, options: DafnyOptions | None = None,
+              program: Path | None = None) -> "FileResult":
+        return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options,
+                          program=program).finish()
 
     def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
-              display_name: str | None = None, options: DafnyOptions | None = None) -> "PendingCheck":
-        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result."""
+              display_name: str | None = None, options: DafnyOptions | None = None,
+              program: Path | None = None) -> "PendingCheck":
+        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result.
+
+        `program` (annotate mode): `file` must be that program with proof hints added and nothing else changed
+        (`annotate.check_annotation`); it cannot be combined with `spec`."""
+        if spec is not None and program is not None:
+            raise BadInput("a candidate is checked against a contract (--spec) or a program to annotate "
+                           "(--annotates), not both", fix="pass only one of them")
         start = time.monotonic()
         source = read_source(file, "file")
         spec_source = read_source(spec, "spec") if spec is not None else None
+        program_source = read_source(program, "program") if program is not None else None
         opts = options or self.options
         runs = [self.runner.begin(file, source, opts, timeout, self.use_cache)]
         try:
-            if self.audit or (self.audit is None and spec is not None):
+            if self.audit or (self.audit is None and (spec is not None or program is not None)):
                 runs.append(self.runner.audit(file, source, timeout, self.use_cache))
         except BaseException:
             runs[0].cancel()
             raise
         return PendingCheck(self, file, display_name or str(file), source, spec, spec_source, opts, timeout,
-                            start, runs[0], runs[1] if len(runs) > 1 else None)
+                            start, runs[0], runs[1] if len(runs) > 1 else None, program, program_source)
 
 
 @dataclass
@@ -105,6 +132,8 @@ class PendingCheck:
     started: float
     run: PendingRun
     audit: PendingRun | None
+    program: Path | None = None
+    program_source: str | None = None
 
     def cancel(self) -> None:
         for r in (self.run, self.audit):

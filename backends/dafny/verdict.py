@@ -48,9 +48,13 @@ def finish_check(p: "PendingCheck") -> FileResult:
     if p.spec is not None:
         check_spec(backend.runner, p.spec, p.spec_source, p.timeout, backend.use_cache)
     report = check_integrity(p.source, p.shown, p.spec_source, str(p.spec) if p.spec else None)
+    violations = list(report.violations)
+    if p.program is not None:
+        from .annotate import check_annotation
+
+        violations += check_annotation(p.program_source, p.source, p.shown, str(p.program))
     run = p.run.result()
     diagnostics = _attach(run, p.file, p.shown, p.source)
-    violations = list(report.violations)
     violations += _escape_warnings(diagnostics, violations, report.assumptions)
     if p.audit is not None:
         findings = _attach(p.audit.result(), p.file, p.shown, p.source)
@@ -65,14 +69,24 @@ def finish_check(p: "PendingCheck") -> FileResult:
     )
 
 
-def check_spec(runner, spec: "Path", spec_source: str, timeout: float, use_cache: bool) -> None:
-    """A contract must itself parse and type-check, or nothing can be compared against it."""
+def resolution_problems(runner, spec: "Path", spec_source: str, timeout: float, use_cache: bool) -> list[str]:
+    """Why `dafny resolve` does not accept the contract (`line N:col: message` each); [] when it does."""
     run = runner.resolve(spec, spec_source, timeout, use_cache)
     errors = [d for d in run.diagnostics if d.severity == Severity.error]
-    if run.timed_out or errors or run.exit_code not in (0, None):
-        first = errors[0] if errors else None
-        where = f"{spec}:{first.line}: {first.message}" if first else f"{spec}: dafny resolve exit {run.exit_code}"
-        raise BadInput(f"the spec does not type-check ({where})",
+    if errors:
+        return [f"line {d.line}:{d.column}: {d.message}" for d in errors]
+    if run.timed_out:
+        return [f"dafny resolve did not finish within {timeout:.0f} s"]
+    if run.exit_code not in (0, None):
+        return [f"dafny resolve exited with status {run.exit_code}"]
+    return []
+
+
+def check_spec(runner, spec: "Path", spec_source: str, timeout: float, use_cache: bool) -> None:
+    """A contract must itself parse and type-check, or nothing can be compared against it."""
+    problems = resolution_problems(runner, spec, spec_source, timeout, use_cache)
+    if problems:
+        raise BadInput(f"the spec does not type-check ({spec}:{problems[0].removeprefix('line ')})",
                        fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")
 
 
