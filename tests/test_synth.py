@@ -251,3 +251,204 @@ def test_synth_end_to_end_through_a_local_openai_compatible_server(dafny_install
              "--out", str(tmp_path / "replay"), "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["status"] == "verified"
+
+
+# --- from description: contract, acceptance, resume --------------------------------------------------
+
+CLAMP = EX / "clamp.yaml"
+CLAMP_CONTRACT = """method Clamp(x: int, lo: int, hi: int) returns (r: int)
+  requires lo <= hi
+  ensures lo <= r <= hi
+  ensures x < lo ==> r == lo
+  ensures x > hi ==> r == hi
+  ensures lo <= x <= hi ==> r == x
+"""
+CLAMP_BAD_CONTRACT = CLAMP_CONTRACT.replace("ensures lo <= r <= hi", "ensures lo <= r <= hi && Valid(r)")
+CLAMP_IMPL = CLAMP_CONTRACT + """{
+  if x < lo { r := lo; } else if x > hi { r := hi; } else { r := x; }
+}
+"""
+
+
+@pytest.mark.dafny
+def test_from_description_writes_a_contract_then_implements_it(tmp_path, dafny_backend):
+    provider = ScriptedProvider([fenced(CLAMP_BAD_CONTRACT), fenced(CLAMP_CONTRACT), fenced(CLAMP_IMPL)])
+    seen = []
+    res = synthesize(load_task(CLAMP), provider, model="m", rounds=3, out_dir=tmp_path, backend=dafny_backend,
+                     task_file=CLAMP, accept=lambda p: seen.append(p.read_text(encoding="utf-8")) or True)
+    assert res.status == "verified", res.attempts
+    assert [(a.phase, a.outcome) for a in res.attempts] == [
+        ("contract", "contract_invalid"), ("contract", "contract_ok"), ("implement", "verified")]
+    assert seen == [CLAMP_CONTRACT]
+    retry = provider.requests[1].messages[-1].content
+    assert "Your previous contract could not be used" in retry and "Valid" in retry
+    run_dir = Path(res.out_dir)
+    assert (run_dir / "contract.dfy").read_text(encoding="utf-8") == CLAMP_CONTRACT
+    assert CLAMP_CONTRACT.strip() in provider.requests[2].messages[-1].content  # implement prompt quotes it
+    cert = json.loads((run_dir / "certificate.json").read_text(encoding="utf-8"))
+    assert cert["mode"] == "from_description" and cert["contract_origin"] == "written by the model, accepted by the user"
+
+
+@pytest.mark.dafny
+def test_contract_that_cheats_or_gives_nothing_to_implement_is_refused(tmp_path, dafny_backend):
+    cheat = CLAMP_CONTRACT + "\nlemma {:axiom} Anything()\n  ensures false\n"
+    done = CLAMP_IMPL
+    provider = ScriptedProvider([fenced(cheat), fenced(done)])
+    res = synthesize(load_task(CLAMP), provider, model="m", rounds=2, out_dir=tmp_path, backend=dafny_backend,
+                     task_file=CLAMP, accept=lambda p: True)
+    assert res.status == "exhausted" and res.reason == "contract"
+    assert [a.outcome for a in res.attempts] == ["contract_invalid", "contract_invalid"]
+    assert "axiom" in res.attempts[0].message
+    assert "nothing to implement" in res.attempts[1].message
+
+
+@pytest.mark.dafny
+def test_contract_awaits_acceptance_then_resume_with_an_edited_contract(tmp_path, dafny_install, cache_dir,
+                                                                       monkeypatch):
+    import verifier.providers as providers
+
+    first = ScriptedProvider([fenced(CLAMP_CONTRACT)])
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: first)
+    r = _cli("synth", str(CLAMP), "--model", "m", "--out", str(tmp_path / "runs"), "--json")
+    assert r.exit_code == 2, r.output
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "awaiting_acceptance"
+    assert "awaits your acceptance" in r.stderr and "--accept-spec" in r.stderr
+    run_dir = Path(doc["out_dir"])
+    contract = run_dir / "contract.dfy"
+    assert contract.read_text(encoding="utf-8") == CLAMP_CONTRACT
+    # The user tightens the contract before accepting it.
+    edited = CLAMP_CONTRACT.replace("  ensures lo <= r <= hi\n", "  ensures lo <= r <= hi\n  ensures r == x || r == lo || r == hi\n")
+    contract.write_text(edited, encoding="utf-8")
+    # Resume with an empty response cache: the contract answer must come from the run's own transcript.
+    monkeypatch.setenv("QED_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    impl = edited + CLAMP_IMPL[len(CLAMP_CONTRACT):]
+    second = ScriptedProvider([fenced(impl)])
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: second)
+    r = _cli("synth", "--resume", str(run_dir), "--accept-spec", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["status"] == "verified"
+    assert len(second.requests) == 1 and "ensures r == x || r == lo || r == hi" in second.requests[0].messages[-1].content
+    ev = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text(encoding="utf-8").splitlines()]
+    kinds = [e["event"] for e in ev]
+    assert "resume" in kinds and "contract_edited" in kinds
+    assert [e["seq"] for e in ev] == list(range(1, len(ev) + 1))
+    cert = json.loads((run_dir / "certificate.json").read_text(encoding="utf-8"))
+    assert "edited" in cert["contract_origin"]
+
+
+def test_resume_refuses_a_changed_task_or_another_model(tmp_path, cache_dir, monkeypatch):
+    import shutil
+
+    import verifier.providers as providers
+
+    task = tmp_path / "abs.yaml"
+    shutil.copy(TASK, task)
+    shutil.copy(EX / "abs.spec.dfy", tmp_path / "abs.spec.dfy")
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: ScriptedProvider(["no"]))
+    r = _cli("synth", str(task), "--model", "m", "--rounds", "1", "--out", str(tmp_path / "runs"), "--json")
+    run_dir = json.loads(r.stdout)["out_dir"]
+    r = _cli("synth", "--resume", run_dir, "--model", "other")
+    assert r.exit_code == 2 and "used model 'm'" in r.output
+    task.write_text(task.read_text() + "notes: changed\n")
+    r = _cli("synth", "--resume", run_dir)
+    assert r.exit_code == 2 and "changed since the run" in r.output
+    r = _cli("synth", "--resume", str(tmp_path))
+    assert r.exit_code == 2 and "not a qed synth run folder" in r.output
+
+
+# --- cassettes and prompt folders ----------------------------------------------------------------------
+
+
+@pytest.mark.dafny
+def test_cassette_records_then_replays_offline(tmp_path, dafny_install, cache_dir, monkeypatch):
+    import verifier.providers as providers
+
+    cassette = tmp_path / "session.cassette.json"
+    monkeypatch.setattr(providers, "OpenAIProvider",
+                        lambda **kw: ScriptedProvider([fenced(WRONG), fenced(CORRECT)]))
+    r = _cli("synth", str(TASK), "--model", "m", "--cassette", str(cassette), "--out", str(tmp_path / "a"))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(cassette.read_text(encoding="utf-8"))
+    assert doc["format"] == "qedgen-cassette" and len(doc["entries"]) == 2
+    assert {e["completion"]["source"] for e in doc["entries"].values()} == {"scripted"}
+    monkeypatch.setenv("QED_CACHE_DIR", str(tmp_path / "empty-cache"))
+    r = _cli("synth", str(TASK), "--model", "m", "--offline", "--cassette", str(cassette), "--out", str(tmp_path / "b"))
+    assert r.exit_code == 0, r.output
+    assert "scripted session" in r.output and "verified after 2 attempt(s)" in r.output
+    r = _cli("synth", str(TASK), "--model", "other", "--offline", "--cassette", str(cassette), "--out", str(tmp_path / "c"))
+    assert r.exit_code == 4 and "has no response for this prompt" in r.output
+
+
+def test_cassette_errors_are_clear(tmp_path, cache_dir):
+    r = _cli("synth", str(TASK), "--model", "m", "--offline", "--cassette", str(tmp_path / "none.json"))
+    assert r.exit_code == 2 and "does not exist" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"entries": []}')
+    r = _cli("synth", str(TASK), "--model", "m", "--offline", "--cassette", str(bad))
+    assert r.exit_code == 2 and "not a qedgen cassette" in r.output
+
+
+def test_prompts_folder_replaces_the_bundled_templates(tmp_path, cache_dir, monkeypatch):
+    import shutil
+
+    import verifier.providers as providers
+    from verifier.prompting import BUNDLED_PROMPTS
+
+    mine = tmp_path / "prompts"
+    shutil.copytree(BUNDLED_PROMPTS / "dafny", mine / "dafny")
+    gen = mine / "dafny" / "generate.j2"
+    gen.write_text("HOUSE STYLE: tabs only.\n" + gen.read_text(encoding="utf-8"), encoding="utf-8")
+    scripted = ScriptedProvider(["no"])
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: scripted)
+    r = _cli("synth", str(TASK), "--model", "m", "--rounds", "1", "--prompts", str(mine), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1, r.output
+    assert scripted.requests[0].messages[-1].content.startswith("HOUSE STYLE: tabs only.")
+    gen.unlink()
+    r = _cli("synth", str(TASK), "--model", "m", "--rounds", "1", "--prompts", str(mine), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "generate.j2 does not exist" in r.output
+
+
+@pytest.mark.dafny
+def test_killed_run_resumes_without_asking_the_model_again(tmp_path, dafny_install, monkeypatch):
+    """A real `qed synth` process is killed while its second model call hangs; `--resume` finishes the run
+    against a new server that only ever sees the remaining call."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fake_openai import FakeServer, ok_body
+
+    env = {**os.environ, "QED_CACHE_DIR": str(tmp_path / "cache1")}
+    env.pop("OPENAI_API_KEY", None)
+    out = tmp_path / "runs"
+    with FakeServer() as server:
+        server.queue((200, ok_body(f"```dafny\n{WRONG}```\n")), (0, {"sleep": 60}))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "verifier", "synth", str(TASK), "--model", "test-model", "--base-url",
+             server.base_url, "--rounds", "3", "--out", str(out), "--json"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while len(server.requests) < 2 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.1)
+            assert len(server.requests) == 2, proc.communicate(timeout=5)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    (run_dir,) = out.iterdir()
+    assert not (run_dir / "certificate.json").exists()
+    env["QED_CACHE_DIR"] = str(tmp_path / "cache2")  # nothing cached: replay must come from the transcript
+    with FakeServer() as server:
+        server.queue((200, ok_body(f"```dafny\n{CORRECT}```\n")))
+        done = subprocess.run(
+            [sys.executable, "-m", "verifier", "synth", "--resume", str(run_dir), "--base-url", server.base_url,
+             "--json"], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(server.requests) == 1
+        assert "postcondition" in server.requests[0]["messages"][-1]["content"]  # the repair prompt
+    doc = json.loads(done.stdout)
+    assert doc["status"] == "verified" and doc["attempts"] == 2
+    assert (run_dir / "artifact.dfy").read_text(encoding="utf-8") == CORRECT
