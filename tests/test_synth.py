@@ -165,7 +165,15 @@ def test_wall_time_budget_stops_the_run(tmp_path):
 def test_first_verified_sample_wins_and_the_others_stop(tmp_path, dafny_backend):
     from verifier.synth import SynthConfig
 
-    provider = ScriptedProvider({0: [fenced(WRONG)] * 3, 1: [fenced(CORRECT)]})
+    import time
+
+    class SlowForSample0(ScriptedProvider):
+        def complete(self, req):
+            if req.sample == 0:
+                time.sleep(2.5)
+            return super().complete(req)
+
+    provider = SlowForSample0({0: [fenced(WRONG)] * 3, 1: [fenced(CORRECT)]})
     res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", samples=2, rounds=3, jobs=2,
                      timeout=120), out_dir=tmp_path, backend=dafny_backend, task_file=TASK)
     assert res.status == "verified"
@@ -452,3 +460,86 @@ def test_killed_run_resumes_without_asking_the_model_again(tmp_path, dafny_insta
     doc = json.loads(done.stdout)
     assert doc["status"] == "verified" and doc["attempts"] == 2
     assert (run_dir / "artifact.dfy").read_text(encoding="utf-8") == CORRECT
+
+
+@pytest.mark.dafny
+def test_the_readme_demo_replays_from_the_bundled_cassette(tmp_path, dafny_install, monkeypatch):
+    """The README's main-job command. If this fails after a prompt change, re-record the cassette with
+    `python specs/examples/demo/make_cassette.py`."""
+    monkeypatch.setenv("QED_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(REPO)
+    r = _cli("synth", "specs/examples/abs.yaml", "--model", "scripted-demo", "--offline", "--cassette",
+             "specs/examples/demo/abs.cassette.json", "--out", str(tmp_path / "runs"))
+    assert r.exit_code == 0, r.output + "\n(re-record: python specs/examples/demo/make_cassette.py)"
+    assert "sample 0 round 1: failed" in r.output and "sample 0 round 2: verified" in r.output
+    assert "scripted session" in r.output
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "qed synth specs/examples/abs.yaml --model scripted-demo --offline --cassette " \
+           "specs/examples/demo/abs.cassette.json" in readme
+
+
+# --- annotate mode -------------------------------------------------------------------------------------
+
+SUM_TASK = EX / "sum.yaml"
+SUM_REWRITTEN = """method SumTo(n: nat) returns (s: nat)
+  ensures s == n * (n + 1) / 2
+{
+  s := n * (n + 1) / 2;
+}
+"""
+SUM_ANNOTATED = """// annotate mode: this program is correct but Dafny cannot prove it without a loop invariant.
+method SumTo(n: nat) returns (s: nat)
+  ensures s == n * (n + 1) / 2
+{
+  s := 0;
+  var i := 0;
+  while i < n
+    invariant i <= n
+    invariant s == i * (i + 1) / 2
+  {
+    i := i + 1;
+    s := s + i;
+  }
+}
+"""
+
+
+@pytest.mark.dafny
+def test_annotate_rejects_a_rewritten_program_and_accepts_added_hints(tmp_path, dafny_backend):
+    """The rewritten program verifies in Dafny, but it is not the given program: rejected, and the repair
+    prompt says the code is frozen."""
+    provider = ScriptedProvider([fenced(SUM_REWRITTEN), fenced(SUM_ANNOTATED)])
+    res = synthesize(load_task(SUM_TASK), provider, model="m", rounds=2, out_dir=tmp_path, backend=dafny_backend,
+                     task_file=SUM_TASK)
+    assert [(a.phase, a.outcome) for a in res.attempts] == [("annotate", "rejected"), ("annotate", "verified")]
+    repair = provider.requests[1].messages[-1].content
+    assert "QED-E2" in repair and "frozen" in repair
+    cert = json.loads((Path(res.out_dir) / "certificate.json").read_text(encoding="utf-8"))
+    assert cert["mode"] == "annotate"
+    assert cert["contract_sha256"] == __import__("hashlib").sha256((EX / "sum_nohints.dfy").read_bytes()).hexdigest()
+
+
+@pytest.mark.dafny
+def test_annotate_refuses_a_program_that_escapes_proof(tmp_path, dafny_backend):
+    (tmp_path / "p.dfy").write_text("method M(x: int) returns (y: int)\n  ensures y > x\n{\n  assume false;\n}\n")
+    (tmp_path / "t.yaml").write_text("id: t\nlanguage: dafny\ndescription: d\nprogram: p.dfy\n")
+    with pytest.raises(BadInput, match="program to annotate .* is not usable: .*assume"):
+        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path,
+                   backend=dafny_backend)
+
+
+@pytest.mark.dafny
+def test_qed_verify_annotates(tmp_path, dafny_install, cache_dir):
+    good = tmp_path / "good.dfy"
+    good.write_text(SUM_ANNOTATED)
+    bad = tmp_path / "bad.dfy"
+    bad.write_text(SUM_REWRITTEN)
+    r = _cli("verify", "--annotates", str(EX / "sum_nohints.dfy"), str(good), str(bad), "--json")
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    verdicts = {Path(x["file"]).name: x["verdict"] for x in doc["results"]}
+    assert verdicts == {"good.dfy": "verified", "bad.dfy": "rejected"}
+    bad_result = next(x for x in doc["results"] if x["file"].endswith("bad.dfy"))
+    assert any(v["rule"].startswith("QED-E2") for v in bad_result["integrity"])
+    r = _cli("verify", "--annotates", str(EX / "sum_nohints.dfy"), "--spec", str(EX / "abs.spec.dfy"), str(good))
+    assert r.exit_code == 2 and "cannot be combined" in r.output

@@ -28,8 +28,8 @@ class _Group(click.Group):
 def main() -> None:
     """qedgen: code that is proved correct, not just tested.
 
-    Exit codes: 0 success, 1 some file failed / timed out / was rejected, 2 bad input,
-    3 toolchain missing or crashed.
+    Exit codes: 0 success, 1 some file failed / timed out / was rejected (synth: budget exhausted),
+    2 bad input, 3 toolchain missing or crashed, 4 model provider problem.
     """
 
 
@@ -37,6 +37,9 @@ def main() -> None:
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--spec", type=click.Path(path_type=Path),
               help="Contract file: its members without a body must be implemented, the rest stays as is.")
+@click.option("--annotates", "program", type=click.Path(path_type=Path), metavar="PROGRAM",
+              help="Each file must be PROGRAM with proof hints added (invariants, asserts, lemmas...), its code "
+                   "and contract unchanged.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: `qed schema`).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Wall-clock limit in seconds for each file's verifier run.")
@@ -47,9 +50,10 @@ def main() -> None:
               help="Verify only members whose qualified name contains NAME (Dafny --filter-symbol; repeatable). "
                    "The verdict then speaks for those members only, and says so.")
 @click.option("--audit/--no-audit", default=None,
-              help="Also run `dafny audit` as a second opinion on escapes from proof (default: on with --spec).")
-def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: float, time_limit: int | None,
-           no_cache: bool, members: tuple[str, ...], audit: bool | None) -> None:
+              help="Also run `dafny audit` as a second opinion on escapes from proof (default: on with --spec or "
+                   "--annotates).")
+def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_json: bool, timeout: float,
+           time_limit: int | None, no_cache: bool, members: tuple[str, ...], audit: bool | None) -> None:
     """Verify FILES (a folder stands for every .dfy file below it), optionally against the contract in SPEC,
     and report an honest verdict per file.
 
@@ -61,8 +65,8 @@ def verify(files: tuple[Path, ...], spec: Path | None, as_json: bool, timeout: f
     from verifier.verify import verify as run_verify
 
     options = {"options": DafnyOptions(time_limit_s=time_limit, filter_symbols=members), "audit": audit}
-    report = run_verify(VerifyRequest(files=files, spec=spec, timeout=timeout, use_cache=not no_cache,
-                                      backend_options=options))
+    report = run_verify(VerifyRequest(files=files, spec=spec, program=program, timeout=timeout,
+                                      use_cache=not no_cache, backend_options=options))
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:
@@ -87,9 +91,11 @@ def schema(of_task: bool) -> None:
 
 
 def _add_optional_commands() -> None:
+    from verifier.cli_build import build
     from verifier.cli_synth import synth
     from verifier.cli_toolchain import toolchain
 
+    main.add_command(build)
     main.add_command(synth)
     main.add_command(toolchain)
 

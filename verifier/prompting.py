@@ -263,6 +263,10 @@ _CONTRACT_GUIDANCE = ("The contract is fixed: restore this member exactly as the
                       "changes in bodies, loop annotations and new helper declarations with fresh names.")
 _ESCAPE_GUIDANCE = ("Escapes from proof are rejected even when Dafny accepts the file. Remove it and prove the fact "
                     "instead: an `assert` backed by a stronger loop invariant or a helper lemma with its own proof.")
+_FROZEN_CODE_GUIDANCE = ("In annotate mode the program's code and contract are frozen: restore every statement, "
+                         "expression and clause of the given program exactly, and add only proof hints (loop "
+                         "invariants and decreases, `assert`s, `calc`, lemma calls, ghost variables, new lemmas "
+                         "and ghost functions).")
 _ESCAPE_WARNING_GUIDANCE = ("This warning shows the candidate avoids a proof obligation; it counts as an integrity "
                             "violation. Remove the construct it names and prove the fact instead.")
 
@@ -272,6 +276,8 @@ def guidance_for(kind: str, rule: str | None = None) -> str:
     if kind == "integrity":
         if rule and rule.startswith("QED-E0"):
             return _CONTRACT_GUIDANCE
+        if rule and rule.startswith("QED-E2"):
+            return _FROZEN_CODE_GUIDANCE
         if rule and rule.startswith(("QED-W", "QED-A")):
             return _ESCAPE_WARNING_GUIDANCE
         return _ESCAPE_GUIDANCE

@@ -122,13 +122,20 @@ def _value(x: Any) -> str:
 
 
 def _short(result: Any) -> str:
+    """`2 errors (line 7: a postcondition could not be proved ...)`: counts, then the first problem."""
     errs = [d for d in result.diagnostics if _value(d.severity) == "error"]
     parts = []
     if errs:
         parts.append(f"{len(errs)} error{'s' if len(errs) != 1 else ''}")
     if result.integrity:
         parts.append(f"{len(result.integrity)} integrity violation{'s' if len(result.integrity) != 1 else ''}")
-    return ", ".join(parts) or (result.note or "")
+    first = result.integrity[0] if result.integrity else (errs[0] if errs else None)
+    text = ", ".join(parts) or (result.note or "")
+    if first is not None:
+        where = f"line {first.line}: " if first.line else ""
+        msg = " ".join(first.message.split())
+        text += f" ({where}{msg[:120] + '...' if len(msg) > 120 else msg})"
+    return text
 
 
 class _Budget:
@@ -428,6 +435,11 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
             gen = GenerateContext.for_task(task)
             spec = Path(task.spec) if task.spec is not None else None
             program = Path(task.program) if task.program is not None else None
+            if program is not None:
+                problems = backend.program_problems(program, timeout=config.timeout)
+                if problems:
+                    raise BadInput(f"the program to annotate ({program}) is not usable: {problems[0]}",
+                                   fix="give a program that type-checks and contains no escape from proof")
         session.run_samples(mode, gen, spec, program)
         if session.artifact is not None:
             reason, status = "verified", "verified"

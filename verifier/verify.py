@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class VerifyRequest:
     files: tuple[Path, ...]
     spec: Path | None = None
+    #: annotate check: each file must be this program with proof hints added, nothing else changed
+    program: Path | None = None
     timeout: float = 600.0
     use_cache: bool = True
     backend_options: dict | None = None
@@ -28,7 +30,11 @@ def verify(request: VerifyRequest) -> VerifyReport:
     not about a file's proof (missing files, broken toolchain)."""
     if not request.files:
         raise BadInput("no file to verify", fix="pass one or more .dfy files: qed verify FILE.dfy")
-    for f in [*request.files, *([request.spec] if request.spec else [])]:
+    if request.spec is not None and request.program is not None:
+        raise BadInput("--spec and --annotates cannot be combined",
+                       fix="check an implementation against a contract (--spec) or hints against a program "
+                           "(--annotates)")
+    for f in [*request.files, *(x for x in (request.spec, request.program) if x is not None)]:
         if not f.exists():
             raise BadInput(f"{f} does not exist", fix="check the path")
     files = expand(request.files)
@@ -39,7 +45,8 @@ def verify(request: VerifyRequest) -> VerifyReport:
         probe = backend_for(f, use_cache=request.use_cache, **(request.backend_options or {}))
         backend = backends.setdefault(probe.name, probe)
         # Dafny starts first; qed's models and the guard load while it runs.
-        pending = backend.begin(f, request.spec, timeout=request.timeout, display_name=str(f))
+        extra = {"program": request.program} if request.program is not None else {}
+        pending = backend.begin(f, request.spec, timeout=request.timeout, display_name=str(f), **extra)
         results.append(pending.finish())
     from verifier.models import VerifyReport, VerifySummary
 
