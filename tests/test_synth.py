@@ -543,3 +543,27 @@ def test_qed_verify_annotates(tmp_path, dafny_install, cache_dir):
     assert any(v["rule"].startswith("QED-E2") for v in bad_result["integrity"])
     r = _cli("verify", "--annotates", str(EX / "sum_nohints.dfy"), "--spec", str(EX / "abs.spec.dfy"), str(good))
     assert r.exit_code == 2 and "cannot be combined" in r.output
+
+
+@pytest.mark.dafny
+def test_cli_retries_a_rate_limit_then_fails_clearly_on_auth(tmp_path, dafny_install, cache_dir, monkeypatch):
+    """Through the real openai client: a 429 is retried with backoff and the run goes on; a 401 stops the run
+    with exit 4, one line naming the fix, and the error in the transcript."""
+    from fake_openai import FakeServer, err_body, ok_body
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeServer() as server:
+        server.queue((429, err_body("slow down", "rate_limit_exceeded")), (200, ok_body(fenced(CORRECT))))
+        r = _cli("synth", str(TASK), "--model", "test-model", "--base-url", server.base_url,
+                 "--out", str(tmp_path / "a"), "--json")
+        assert r.exit_code == 0, r.output
+        assert len(server.requests) == 2
+    with FakeServer() as server:
+        server.queue((401, err_body("Incorrect API key provided")))
+        r = _cli("synth", str(TASK), "--model", "other-model", "--base-url", server.base_url,
+                 "--out", str(tmp_path / "b"))
+        assert r.exit_code == 4
+        assert r.stderr.count("\n") == 1 and "authentication failed" in r.stderr and "OPENAI_API_KEY" in r.stderr
+    (run_dir,) = (tmp_path / "b").iterdir()
+    last = json.loads((run_dir / "transcript.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert last["event"] == "error" and "authentication failed" in last["message"]
