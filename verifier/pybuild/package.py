@@ -1,0 +1,64 @@
+"""Write the package directory: vendored Dafny output and runtime, wrappers, README. Deterministic bytes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from verifier.errors import BadInput, ToolchainError
+from verifier.pybuild.wrappers import GEN
+
+CONVERT_SOURCE = Path(__file__).with_name("convert.py")
+
+_TOP_IMPORT = re.compile(r"^import (_dafny|System_) as (_dafny|System_)$", re.MULTILINE)
+_LEFTOVER = re.compile(r"^\s*(import|from) (_dafny|System_)\b", re.MULTILINE)
+
+
+def vendor_source(text: str, pkg: str) -> str:
+    """Point the generated code's top-level runtime imports at the vendored copy inside the package."""
+    out = _TOP_IMPORT.sub(lambda m: f"import {pkg}.{GEN}.{m.group(1)} as {m.group(2)}", text)
+    if _LEFTOVER.search(out):
+        raise ToolchainError("Dafny's Python output imports its runtime in an unexpected way",
+                             fix="report this with the Dafny version; qed build knows Dafny 4.11's layout")
+    return out
+
+
+def gen_files(translated: Path, pkg: str) -> dict[str, str]:
+    """Relative path (inside PKG/) -> text, for Dafny's translation and its runtime."""
+    files: dict[str, str] = {f"{GEN}/__init__.py": '"""Dafny\'s own Python translation and runtime (generated)."""\n'}
+    for p in sorted(translated.glob("*.py")):
+        if p.name == "__main__.py":
+            continue
+        files[f"{GEN}/{p.name}"] = vendor_source(p.read_text(encoding="utf-8"), pkg)
+    for rt in ("_dafny", "System_"):
+        src = translated / rt / "__init__.py"
+        if not src.exists():
+            raise ToolchainError(f"Dafny did not write its runtime ({rt}/__init__.py) with --include-runtime",
+                                 fix="check `qed toolchain status` (Dafny 4.11 expected)")
+        files[f"{GEN}/{rt}/__init__.py"] = vendor_source(src.read_text(encoding="utf-8"), pkg)
+    files["_qed.py"] = CONVERT_SOURCE.read_text(encoding="utf-8")
+    return files
+
+
+def prepare_out(out_dir: Path, pkg: str) -> Path:
+    """Make sure DIR/PKG can be (re)written: a previous qed build is replaced, anything else is refused."""
+    target = out_dir / pkg
+    if target.exists():
+        if not (target / "_qed.py").exists():
+            raise BadInput(f"{target} exists and was not written by qed build",
+                           fix="choose another --out or --name, or remove it")
+        shutil.rmtree(target)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def write_tree(root: Path, files: dict[str, str]) -> list[str]:
+    written = []
+    for rel in sorted(files):
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "w", encoding="utf-8", newline="\n") as f:
+            f.write(files[rel])
+        written.append(rel)
+    return written

@@ -1,0 +1,100 @@
+"""DIR/README.md: what was verified, by which toolchain, with which hashes, and what the package offers."""
+
+from __future__ import annotations
+
+import json
+
+from verifier.pybuild.resolve import pyhint
+from verifier.pybuild.wrappers import Plan
+
+
+def _cert_lines(certificate: dict | None) -> list[str]:
+    if not certificate:
+        return ["No certificate was given (this build was not made by `qed synth`)."]
+    out = ["Certificate (from the synthesis run):", ""]
+
+    def walk(prefix: str, v) -> None:
+        if isinstance(v, dict):
+            for k in sorted(v):
+                walk(f"{prefix}.{k}" if prefix else str(k), v[k])
+        elif isinstance(v, list):
+            out.append(f"- `{prefix}`: `{json.dumps(v, sort_keys=True)[:200]}`")
+        else:
+            out.append(f"- `{prefix}`: `{v}`")
+
+    walk("", certificate)
+    return out
+
+
+def render(*, pkg: str, artifact_name: str, artifact_sha: str, spec_name: str | None, spec_sha: str | None,
+           verdict_line: str, dafny: str, solver: str | None, qed_version: str, plan: Plan,
+           description: str | None, certificate: dict | None, test_file: str) -> str:
+    L: list[str] = [f"# {pkg}", ""]
+    if description:
+        L += [description.strip(), ""]
+    L += [
+        f"Built by `qed build` (qedgen {qed_version}) from the verified Dafny program `{artifact_name}`.",
+        "",
+        "## What was verified",
+        "",
+        f"- artifact `{artifact_name}`, sha256 `{artifact_sha}`",
+    ]
+    if spec_name:
+        L.append(f"- contract `{spec_name}`, sha256 `{spec_sha}` (unchanged in the artifact: integrity guard)")
+    L += [
+        f"- verdict: {verdict_line}",
+        f"- toolchain: Dafny {dafny}" + (f" with {solver}" if solver else ""),
+        ("- translated by Dafny's own Python backend (`dafny translate py`); its runtime is vendored in "
+         f"`{pkg}/_dafny_gen/` (Dafny runtime, MIT license)"),
+        "",
+    ]
+    L += _cert_lines(certificate)
+    L += ["", "## API", "", ("Plain Python values in and out: int (int, nat, bounded ints), bool, str (string; a "
+                             "char is a one-character str), fractions.Fraction (real), list (seq, array), tuple, "
+                             "set, dict (map), collections.Counter (multiset), datatype constructor classes."), ""]
+    for w in plan.wrapped:
+        m = w.member
+        path = ".".join((pkg, *m.module, w.pyname))
+        sig = ", ".join(f"{pn}: {pyhint(t)}" for _, pn, t in w.params)
+        if not w.outs:
+            ret = "None"
+        elif len(w.outs) == 1:
+            ret = pyhint(w.outs[0][1])
+        else:
+            ret = "tuple[" + ", ".join(pyhint(t) for _, t in w.outs) + "]"
+        L.append(f"### `{path}({sig}) -> {ret}`")
+        L.append("")
+        n0 = len(L)
+        for h in w.pre:
+            state = "checked" if h.name in w.pre_gen else f"not checked at run time ({h.reason})"
+            L.append(f"- requires `{h.clause}` — {state}")
+        for c in m.ensures:
+            L.append(f"- ensures `{c}`")
+        if m.modifies:
+            L.append(f"- modifies {', '.join(m.modifies)} (written back into the list passed in)")
+        if len(L) > n0:
+            L.append("")
+    if plan.dts:
+        L += ["### Datatypes", ""]
+        for dt, _, ctors in plan.dts:
+            L.append(f"- `{'.'.join((pkg, *dt.module))}`: " + " | ".join(
+                f"`{c}({', '.join(f[0] for f in fs)})`" for c, _, fs in ctors))
+        L.append("")
+    if plan.skipped:
+        L += ["## Not available from Python", ""]
+        L += [f"- {s}" for s in plan.skipped]
+        L.append("")
+    L += [
+        "## Contract at the boundary",
+        "",
+        ("Callers in Python are not verified. Each wrapper converts and checks its arguments (types, subset "
+         "types such as nat, every `requires` Dafny could compile) before any compiled code runs; a violation "
+         f"raises `{pkg}.ContractViolation` (a ValueError) quoting the clause."),
+        "",
+        "## Property tests",
+        "",
+        f"`{test_file}` draws inputs from the parameter types, keeps those that meet the preconditions and checks "
+        "each postclause (compiled by Dafny). Run it with `qed build --test` or `python " + test_file + "`.",
+        "",
+    ]
+    return "\n".join(L)
