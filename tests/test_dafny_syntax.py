@@ -441,3 +441,17 @@ def test_outline_is_fast_on_a_large_file() -> None:
         outline(src)
     per_kline = (time.perf_counter() - t0) / 5 / max(1, src.count("\n") / 1000)
     assert per_kline < 0.1, f"{per_kline * 1000:.1f} ms per 1000 lines"
+
+
+def test_changed_members_names_new_and_changed_callables_only() -> None:
+    from backends.dafny.syntax import changed_members
+
+    a = ("function F(x: int): int { x }\n"
+         "method A(x: int) returns (y: int) ensures y == F(x) { y := x; }\n"
+         "method B() { }\n")
+    assert changed_members(a, a) == []
+    assert changed_members(a, a.replace("y := x;", "y := x + 0;")) == ["A"]
+    assert changed_members(a, a.replace("y := x;", "y := x; // same tokens")) == []
+    assert changed_members(a, a + "method C() { }\n") == ["C"]
+    assert changed_members(a, a.replace("{ x }", "{ x + 1 }")) == ["F"]
+    assert changed_members(a, "datatype D = D\n" + a) is None  # a non-callable change may affect every member

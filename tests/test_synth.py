@@ -567,3 +567,26 @@ def test_cli_retries_a_rate_limit_then_fails_clearly_on_auth(tmp_path, dafny_ins
     (run_dir,) = (tmp_path / "b").iterdir()
     last = json.loads((run_dir / "transcript.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     assert last["event"] == "error" and "authentication failed" in last["message"]
+
+
+@pytest.mark.dafny
+def test_repair_rounds_verify_the_changed_members_first(tmp_path, dafny_backend):
+    """Round 2 changes only `Abs` (still wrong): only `Abs` is verified. Round 3 fixes it: `Abs` passes alone,
+    then the whole file is verified, and only that gives `verified`."""
+    spec = tmp_path / "two.spec.dfy"
+    spec.write_text("method Abs(x: int) returns (y: int)\n  ensures y >= 0 && (y == x || y == -x)\n\n"
+                    "method Max(a: int, b: int) returns (m: int)\n  ensures m >= a && m >= b && (m == a || m == b)\n")
+    (tmp_path / "two.yaml").write_text("id: two\nlanguage: dafny\ndescription: abs and max\nspec: two.spec.dfy\n")
+    max_ok = "method Max(a: int, b: int) returns (m: int)\n  ensures m >= a && m >= b && (m == a || m == b)\n" \
+             "{\n  if a >= b { m := a; } else { m := b; }\n}\n"
+    abs_head = "method Abs(x: int) returns (y: int)\n  ensures y >= 0 && (y == x || y == -x)\n"
+    wrong1 = abs_head + "{\n  y := x;\n}\n\n" + max_ok
+    wrong2 = abs_head + "{\n  y := x + 0;\n}\n\n" + max_ok
+    right = abs_head + "{\n  if x < 0 { y := -x; } else { y := x; }\n}\n\n" + max_ok
+    res = synthesize(load_task(tmp_path / "two.yaml"), ScriptedProvider([fenced(wrong1), fenced(wrong2), fenced(right)]),
+                     model="m", rounds=3, out_dir=tmp_path / "runs", backend=dafny_backend)
+    assert [a.outcome for a in res.attempts] == ["failed", "failed", "verified"]
+    assert "only the changed members: Abs" in res.attempts[1].message
+    ver = [e for e in events(res) if e["event"] == "verifier"]
+    assert [(e["round"], e.get("scope")) for e in ver] == [(1, None), (2, ["Abs"]), (3, ["Abs"]), (3, None)]
+    assert ver[-1]["result"]["verdict"] == "verified" and ver[-1]["result"]["scope"] is None

@@ -310,6 +310,7 @@ class _Session:
     def sample(self, k: int, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
         phase = "annotate" if mode == Mode.annotate else "implement"
         candidate: str | None = None
+        previous: str | None = None  # the last candidate that was verified
         result: Any = None
         extraction_error: str | None = None
         for r in range(1, self.config.rounds + 1):
@@ -343,12 +344,14 @@ class _Session:
                            sha256=sha256_text(candidate))
             if self.halted():
                 return
-            extra = {"program": program} if program is not None else {}
-            result = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), **extra)
-            self.run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
+            result = self.verify(k, r, path, spec, program, previous, result)
+            previous = candidate
             outcome = _value(result.verdict)
+            message = _short(result)
+            if result.scope:
+                message = f"{message} [only the changed members: {', '.join(result.scope)}]"
             self.record(Attempt(sample=k, round=r, phase=phase, outcome=outcome, candidate=str(path),
-                                message=_short(result), tokens=ans.tokens, cached=ans.completion.cached))
+                                message=message, tokens=ans.tokens, cached=ans.completion.cached))
             if outcome == "verified":
                 with self.lock:
                     if self.artifact is None:
@@ -356,6 +359,35 @@ class _Session:
                         self.final = result
                 self.done.set()
                 return
+
+    def verify(self, k: int, r: int, path: Path, spec: Path | None, program: Path | None, previous: str | None,
+               last: Any) -> Any:
+        """Verify a candidate. In a repair round whose candidate changed only some members of a program that
+        failed before, those members are verified first (a failure there is this round's feedback, found
+        sooner); only a check of the whole file can give `verified`."""
+        extra: dict[str, Any] = {"program": program} if program is not None else {}
+        scope = self.repair_scope(path, previous, last)
+        if scope:
+            scoped = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), members=tuple(scope),
+                                        **extra)
+            self.run.event("verifier", sample=k, round=r, scope=scope, result=scoped.model_dump(mode="json"))
+            if _value(scoped.verdict) != "verified" or self.halted():
+                return scoped
+        result = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), **extra)
+        self.run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
+        return result
+
+    def repair_scope(self, path: Path, previous: str | None, last: Any) -> list[str] | None:
+        if previous is None or last is None or _value(last.verdict) not in ("failed", "timeout"):
+            return None
+        changed = getattr(self.backend, "changed_members", None)
+        if changed is None:
+            return None
+        members = changed(previous, path.read_text(encoding="utf-8"))
+        if not members:
+            return None  # same members as before (the cache answers) or the outline cannot say
+        whole = changed("", path.read_text(encoding="utf-8")) or []
+        return members if len(members) < len(whole) else None
 
     # -- the end
 

@@ -7,7 +7,7 @@ qed loads its models and the guard.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,9 +95,20 @@ class DafnyBackend:
 
     def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
               display_name: str | None = None, options: DafnyOptions | None = None,
-              program: Path | None = None) -> "FileResult":
+              program: Path | None = None, members: tuple[str, ...] = ()) -> "FileResult":
+        """Verify `file` (see `begin`). `members` verifies only those members (Dafny --filter-symbol); the
+        result then carries `scope` and speaks for them only."""
+        if members:
+            options = replace(options or self.options, filter_symbols=tuple(members))
         return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options,
                           program=program).finish()
+
+    @staticmethod
+    def changed_members(old_source: str, new_source: str) -> list[str] | None:
+        """Members of `new_source` that are new or changed since `old_source` (None: cannot say)."""
+        from .syntax import changed_members
+
+        return changed_members(old_source, new_source)
 
     def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
               display_name: str | None = None, options: DafnyOptions | None = None,

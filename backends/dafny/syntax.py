@@ -853,3 +853,30 @@ def outline(src: str, lexed: Lexed | None = None) -> Outline:
     p = _Parser(lexed)
     decls = p.decls("", None, None, top=True)
     return Outline(lexed.tokens, decls, p.problems, lexed.comments, p.attr_close, p, lexed.directives)
+
+
+def changed_members(old_src: str, new_src: str) -> list[str] | None:
+    """Qualified names of the callable members of `new_src` that are new or whose tokens differ from
+    `old_src` (comments and whitespace do not count). None when the outlines cannot say (a problem in either,
+    or a non-callable declaration changed, which may affect every member)."""
+    old, new = outline(old_src), outline(new_src)
+    if old.problems or new.problems:
+        return None
+
+    def parts(o: Outline) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, tuple[str, ...]]]]:
+        members: dict[str, tuple[str, ...]] = {}
+        rest: list[tuple[str, tuple[str, ...]]] = []
+        for d in o.walk():
+            if d.is_callable:
+                members[d.qualified] = texts(o.tokens[d.start:d.end])
+            elif not d.children:
+                rest.append((d.qualified, texts(o.tokens[d.start:d.end])))
+            else:  # a container: its header only (members are compared one by one)
+                rest.append((d.qualified, texts(o.tokens[d.start:d.header_end])))
+        return members, rest
+
+    old_members, old_rest = parts(old)
+    new_members, new_rest = parts(new)
+    if old_rest != new_rest:
+        return None
+    return [q for q, toks in new_members.items() if old_members.get(q) != toks]
