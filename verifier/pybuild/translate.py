@@ -41,8 +41,8 @@ def translate(install, src: str, stem: str, api: Interface, helpers: list[Helper
         rdir.mkdir(parents=True)
         dfy = rdir / f"{stem}.dfy"
         dfy.write_text(comb.text, encoding="utf-8")
-        argv = [str(install.path), "translate", "py", *install.extra_args, "--no-verify", "--include-runtime", "--allow-warnings",
-                "--python-module-name", module_prefix, "-o", str(rdir / stem), str(dfy)]
+        argv = [str(install.path), "translate", "py", *install.extra_args, "--no-verify", "--include-runtime",
+                "--allow-warnings", "--python-module-name", module_prefix, "-o", str(rdir / stem), str(dfy)]
         try:
             res = procs.run(argv, timeout=timeout, cwd=rdir)
         except OSError as e:
