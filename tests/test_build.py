@@ -286,3 +286,23 @@ def test_cli_test_json_with_task_examples(env, tmp_path):
     assert "Return the absolute value" in _load(out, "abs").Abs.__doc__
     clauses = next(m for m in doc["tests"]["members"] if m["member"] == "Abs")["clauses"]
     assert clauses and all(c["status"] == "pass" for c in clauses)
+
+
+@pytest.fixture(scope="module")
+def generics(env):
+    return _build(env, "generics")
+
+
+def test_generics_constants_and_keyword_names(generics, capfd):
+    _, g = generics
+    assert g.Len(g.Cons("x", g.Cons("y", g.Nil()))) == 2 and g.Len(g.Cons(1, g.Nil())) == 1
+    assert g.FromSeq([4, 5]) == g.Cons(4, g.Cons(5, g.Nil()))
+    assert g.Find({"a": [1, 2]}, "a") == g.Some([1, 2]) and g.Find({}, "a") == g.None_()
+    assert g.Keys({1: {"ab"}, 2: set()}) == {1, 2}
+    assert g.Pairs({(1, "a"), (2, "b")}) == 2
+    assert g.Copy(list("hé")) == ["h", "é"]
+    assert g.Grid(2) == [[0, 1], [1, 2]]
+    assert g.Limit == 7 and g.Greeting == "hi"
+    capfd.readouterr()
+    g.Main(["a", "b"])
+    assert capfd.readouterr().out == "2\n"

@@ -338,7 +338,7 @@ class Registry:
                 return self.from_dafny_dyn(v, hashable)
             key, c = hit
             env = dict(zip(self.datatypes[key]["tparams"], t[2:]))
-            return c["plain"](*[self.from_dafny(getattr(v, ga), _subst(ft, env), True) for _, ga, ft in c["fields"]])
+            return c["plain"](*[self.from_dafny(getattr(v, ga), _subst(ft, env)) for _, ga, ft in c["fields"]])
         if k == "sub":
             return self.from_dafny(v, self.checks[t[1]][1], hashable)
         return self.from_dafny_dyn(v, hashable)
@@ -369,7 +369,7 @@ class Registry:
         hit = self.by_gen_class.get(type(v))
         if hit is not None:
             _, c = hit
-            return c["plain"](*[self.from_dafny_dyn(getattr(v, ga), True) for _, ga, _ in c["fields"]])
+            return c["plain"](*[self.from_dafny_dyn(getattr(v, ga)) for _, ga, _ in c["fields"]])
         if isinstance(v, tuple):
             return tuple(self.from_dafny_dyn(x, hashable) for x in v)
         return v

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from verifier.pybuild.contracts import Helper
 from verifier.pybuild.dtypes import show
-from verifier.pybuild.genpy import GenModule, module_file, py_name
+from verifier.pybuild.genpy import GenModule, module_file, py_name, sanitize
 from verifier.pybuild.interface import Datatype, Interface, Member
 from verifier.pybuild.resolve import key, pyhint, resolve
 
@@ -74,6 +74,31 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
     by_owner: dict[str, list[Helper]] = {}
     for h in helpers:
         by_owner.setdefault(h.owner, []).append(h)
+    dts = []
+    for i, dt in enumerate(api.datatypes):
+        gm = gen.get(module_file(dt.module))
+        ctors = []
+        ok = gm is not None
+        for c in dt.ctors:
+            cands = [f"{sanitize(dt.name)}_{sanitize(c.name)}", f"{py_name(dt.name)}_{py_name(c.name)}",
+                     py_name(f"{sanitize(dt.name)}_{sanitize(c.name)}")]
+            gcls = next((g for g in cands if gm and g in gm.classes), "")
+            if not gcls:
+                ok = False
+                break
+            gfields = gm.classes[gcls] or []
+            comp = [f for f in c.fields if not f.ghost]
+            if len(gfields) != len(comp):
+                ok = False
+                break
+            tv = frozenset(dt.type_params)
+            fields = [(pyident(f.name), g, resolve(f.type, api, dt.module, tv)) for f, g in zip(comp, gfields)]
+            ctors.append((c.name, gcls, fields))
+        if not ok:
+            skipped.append(f"datatype {key(dt.module, dt.name)}: constructors not found in Dafny's Python output")
+            continue
+        dts.append((dt, f"_dt{i}", ctors))
+    bad_dts = {key(dt.module, dt.name) for dt in api.datatypes} - {key(d.module, d.name) for d, _, _ in dts}
     wrapped: list[Wrapped] = []
     for m in members:
         gm = gen.get(module_file(m.module))
@@ -93,6 +118,11 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
               [f"{n}: {t[1]}" for n, t in outs if t[0] == "unsupported"]
         if bad:
             skipped.append(f"{m.kind} {m.qualified}: types not available from Python ({'; '.join(bad)})")
+            continue
+        used = {k for _, _, t in params for k in _dt_keys(t)} | {k for _, t in outs for k in _dt_keys(t)}
+        missing = sorted(used & bad_dts)
+        if missing:
+            skipped.append(f"{m.kind} {m.qualified}: uses datatype(s) not available from Python: {', '.join(missing)}")
             continue
         expected = len(params) + (1 if is_main and not params else 0)
         if len(gm.defs[gname]) != expected:
@@ -115,28 +145,6 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
                 post.append(h)
         pyname = pyident(m.name)
         wrapped.append(Wrapped(m, pyname, gname, params, outs, pre, pre_gen, post, is_main))
-    dts = []
-    for i, dt in enumerate(api.datatypes):
-        gm = gen.get(module_file(dt.module))
-        ctors = []
-        ok = gm is not None
-        for c in dt.ctors:
-            gcls = f"{py_name(dt.name)}_{py_name(c.name)}" if gm else ""
-            if not gm or gcls not in gm.classes:
-                ok = False
-                break
-            gfields = gm.classes[gcls] or []
-            comp = [f for f in c.fields if not f.ghost]
-            if len(gfields) != len(comp):
-                ok = False
-                break
-            tv = frozenset(dt.type_params)
-            fields = [(pyident(f.name), g, resolve(f.type, api, dt.module, tv)) for f, g in zip(comp, gfields)]
-            ctors.append((c.name, gcls, fields))
-        if not ok:
-            skipped.append(f"datatype {key(dt.module, dt.name)}: constructors not found in Dafny's Python output")
-            continue
-        dts.append((dt, f"_dt{i}", ctors))
     checks = []
     for h in helpers:
         if h.purpose != "is":
@@ -164,6 +172,14 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
             continue
         consts.append((c.module, pyident(c.name), gname, t))
     return Plan(pkg, wrapped, skipped, dts, checks, consts)
+
+
+def _dt_keys(t: tuple) -> set[str]:
+    out = {t[1]} if t[0] == "dt" else set()
+    for a in t[1:]:
+        if isinstance(a, tuple):
+            out |= _dt_keys(a)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ sources
