@@ -83,6 +83,8 @@ _STMT_KW = frozenset({"while", "for", "return", "print", "new", "modify", "break
                       "opaque", "abstract", "refines"})
 #: A hint statement (or expression prefix) may start only after one of these tokens.
 _START_PREV = frozenset({"{", ";", "}", "=>", "then", "else"})
+_HINT_STARTS = frozenset({"invariant", "decreases", "modifies", "assert", "calc", "reveal", "ghost", "forall",
+                          "lemma", "function", "predicate"})
 _SEMI_OWNERS = frozenset({"var", "assert", "assume", "expect"})
 
 
@@ -180,7 +182,7 @@ class _Reducer:
         if t.kind in (IDENT, NUMBER, STRING, CHAR):
             return "D"
         if t.kind == KEYWORD:
-            if t.text in _END_KW or _ARRAY_OR_BV.fullmatch(t.text):
+            if self.is_op(j - 1, ".") or t.text in _END_KW or _ARRAY_OR_BV.fullmatch(t.text):  # `f.requires`
                 return "D"
             if t.text in ("multiset", "iset"):
                 return "A" if self.text(j - 1) in ("as", "is", ":") else "N"
@@ -207,7 +209,7 @@ class _Reducer:
         if x == "*":
             c = self.cls(j - 1, start, bar_cls)
             return {"D": "N", "N": "D"}.get(c, "A")
-        if x in ("..", "#", "@", "`", "?", "'"):
+        if x in ("..", "...", "#", "@", "`", "?", "'"):
             return "A"
         return "N"
 
@@ -215,6 +217,7 @@ class _Reducer:
         """Skip one hint expression (or comma list) from token `i`. Returns (stop index, sure). The stop is never
         later than where Dafny ends the expression; `sure` is False when qedgen cannot tell (do not strip)."""
         start = i
+        self.group_kind = {}
         match_pending = False
         calc_pending = False
         bars = 0
@@ -760,6 +763,11 @@ def _difference(p: _Side, p_kept: list[int], c: _Side, c_kept: list[int], a: tup
         what = f"the program's {exp_txt}{where_p} is missing"
     else:
         what = f"expected the program's {exp_txt}{where_p}, found {found_txt}"
+    if op[0] != "delete" and found and found[0].text in _HINT_STARTS:
+        what += (f". If `{found[0].text}` starts a proof hint, qedgen could not be sure where it ends, so it counts as "
+                 "code: write the hint plainly (one statement ending in `;`, a loop clause right before the next "
+                 "clause or the loop body; put parentheses around an expression that ends in `>`, `|`, `*` or a "
+                 "set display, and do not call methods, assign or allocate inside a hint)")
     context = [c.tokens[i] for i in c_kept[max(0, b0 - 4):b0]]
     after = f" after `{render(context, 60)}`" if context else ""
     return _violation(c, "QED-E201", ci, f"The code or contract of the given program changed{after}: {what}. "
