@@ -209,6 +209,63 @@ def test_decreases_match_cannot_hide_a_loop_body():
     assert "QED-E201" in rules(program, cand)
 
 
+def test_set_display_after_comparison_cannot_hide_a_loop_body():
+    # `s > {}` then `{ ... }`: qedgen is not sure whether `{}` ends the invariant, so it keeps it
+    program = "method M() {\n  var i := 0;\n  var s: set<int> := {};\n  while i < 0 {} {\n    i := i + 1;\n  }\n}\n"
+    cand = program.replace("while i < 0 {} {", "while i < 0 invariant s > {} {")
+    assert "QED-E201" in rules(program, cand)
+
+
+def test_forall_ensures_ending_in_a_type_is_not_stripped():
+    program = ARR
+    cand = sub(ARR, "    a[i] := v;\n", "    a[i] := v;\n    forall k | 0 <= k < i ensures k as int is int { }\n")
+    assert check_annotation(program, cand, "c.dfy") == []  # `int` surely ends the expression
+    cand = sub(ARR, "    a[i] := v;\n", "    a[i] := v;\n    forall k | 0 <= k < i ensures [k] is seq<int> {} "
+               "{ a[0] := v; }\n")
+    assert "QED-E201" in rules(program, cand)
+
+
+@pytest.mark.parametrize("hint", [
+    "invariant forall k | 0 <= k < |[i]| :: k >= 0",
+    "invariant |set k | 0 <= k < i :: k| <= i",
+    "invariant i in multiset{i}",
+    "invariant (set k | k in {1, 2}) == {1, 2}",
+    "invariant match i case 0 => true case _ => i > 0",
+    "invariant (match i { case 0 => true case _ => i > 0 })",
+    "invariant var m := n; i <= m;",
+    "decreases n - i, 0",
+    "modifies {}",
+])
+def test_loop_clauses_dafnybench_style(hint):
+    assert check_annotation(SUM, sub(SUM, LOOP, LOOP + "    " + hint + "\n"), "c.dfy") == []
+
+
+@pytest.mark.parametrize("statement", [
+    "assert forall k :: 0 <= k < i ==> k < n;",
+    "assert s >= 0 by { calc { s; >= 0; } }",
+    "assert i > 0 ==> var t := i - 1; t >= 0;",
+    "forall k | 0 <= k < i ensures k < n { }",
+    "ghost var seen: set<int> := {};",
+    "ghost var m :| m == i;",
+])
+def test_statements_dafnybench_style(statement):
+    assert check_annotation(SUM, sub(SUM, BODY_END, BODY_END + "    " + statement + "\n"), "c.dfy") == []
+
+
+@pytest.mark.parametrize("statement, rule", [
+    ("ghost var t := (s := 1);", "QED-E202"),
+    ("assert true; print s;", "QED-E201"),
+    ("assert (while true {});", "QED-E202"),
+    ("reveal s := 1;", "QED-E201"),
+    ("calc == { s; } s := 1;", "QED-E201"),
+    ("forall k | 0 <= k < i { }", "QED-E201"),
+    ("ghost var t := 1; s := t;", "QED-E201"),
+    ("assert true by { } s := 0;", "QED-E201"),
+])
+def test_code_next_to_or_inside_hints_is_rejected(statement, rule):
+    assert rule in rules(SUM, sub(SUM, BODY_END, BODY_END + "    " + statement + "\n"))
+
+
 def test_message_names_place_expected_and_found_and_teaches():
     cand = sub(SUM, "s := s + i;", "s := s + 1;")
     (v,) = check_annotation(SUM, cand, "cand.dfy")

@@ -25,9 +25,11 @@ What counts as a hint (everything else is code or contract and must stay exactly
   `requires`, `ensures`, `reads`, `modifies` of a member are contract);
 * loops: `invariant`, `decreases` and `modifies` clauses (with attributes, and a legacy `;` after them);
 * statements, and the same forms as a prefix of an expression (`assert P; e` in a function body), recognised only
-  where a statement or a whole expression starts (the previous token is `{`, `;`, `}`, `=>`, `then` or `else`):
+  where a statement or a whole expression starts (the previous token is `{`, `;`, `}`, `=>`, `then`, `else`, or
+  the `:` of a statement label `label L:`; after an operator, `2 * assert P; 1 + 3` is 8, not `2 * 1 + 3`):
   `assert [attrs] [label:] E ;`, `assert ... by { ... }`, `calc [op] { ... }`, `reveal names ;`,
-  `ghost var ... ;`, a call `[Q.]L[<T>](args) ;` of a name that only lemmas of C carry, and `forall ... ensures
+  `ghost var names [: T] [:= e | :| P] ;`, a call `[Q.]L[<T>](args) ;` of a name that only lemmas carry (no
+  method, function, constructor, field... of the same name anywhere), and `forall ... ensures
   ... { ... }` (a `forall` statement with `ensures`: a proof; one WITHOUT `ensures` is an aggregate assignment,
   code).
 
@@ -41,8 +43,9 @@ Defense in depth: a hint span (outside `by { }`, calc and `forall ... ensures` b
 as ghost code) may contain `:=` only as a let binding `var x := e;`, a ghost variable's initialiser, a sequence or
 map update `[i := v]`, a datatype update `.(f := v)` or a map comprehension, may contain no statement keyword
 (`while`, `for`, `return`, `print`, `new`, `modify`, `break`, `continue`, `yield`, `label`, `if` without `then`...),
-and every `;` in it must close a let, an `assert`/`assume`/`expect`/`reveal` or a lemma call; a ghost variable may
-not call a method. Ghost variables may not shadow a name the program's code uses (Dafny allows shadowing in an
+and every `;` in it must close a let, an `assert`/`assume`/`expect`/`reveal` or a lemma call; no hint may call a
+non-ghost method (Dafny 4.11 accepts `ghost var x := M();` for a compiled method `M`) and a ghost variable may not
+even name one. Ghost variables may not shadow a name the program's code uses (Dafny allows shadowing in an
 inner block, which would redirect the program's own assignments to the ghost variable).
 """
 
