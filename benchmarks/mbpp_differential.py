@@ -79,7 +79,14 @@ def one(f: Path, install, timeout: float, calls: bool) -> dict:
     rc, want, err = dafny_run(install, f, timeout)
     row["dafny_exit"] = rc
     if rc not in (0, 3):
-        row["cause"] = f"dafny run failed (exit {rc}): {' '.join(err.split())[-200:] or want[-200:]}"
+        first = next((ln.strip() for ln in (want + "\n" + err).splitlines() if ": Error: " in ln), "")
+        row["cause"] = f"dafny run refuses the program (exit {rc}): {first or ' '.join(err.split())[-200:]}"
+        with tempfile.TemporaryDirectory(prefix="qed-mbpp-build-") as tmp:
+            try:
+                build_package(f, Path(tmp), name="mbpp_refused", verify=False, timeout=timeout)
+                row["cause"] += "; qed build built it anyway"
+            except QedError as e:
+                row["cause"] += f"; qed build refuses it too ({type(e).__name__})"
         return row
     with tempfile.TemporaryDirectory(prefix="qed-mbpp-build-") as tmp:
         out = Path(tmp)
@@ -368,7 +375,9 @@ def replay_source(src: str, pkg: str) -> str:
         raise Unsupported("no Main")
     r.inline("Main")
     body = "\n".join("    " + ln for ln in r.lines) or "    pass"
-    return _REPLAY_PRELUDE + body + "\nexcept P.ProgramHalted:\n    _done(3)\n_done(0)\n"
+    return (_REPLAY_PRELUDE + body + "\nexcept P.ProgramHalted:\n    _done(3)\n"
+            "except P.ContractViolation as e:\n    sys.stderr.write('QED-CONTRACT ' + str(e) + '\\n')\n    _done(6)\n"
+            "_done(0)\n")
 
 
 def replay(f: Path, out_dir: Path, pkg: str, want: str, timeout: float) -> dict:
@@ -385,6 +394,10 @@ def replay(f: Path, out_dir: Path, pkg: str, want: str, timeout: float) -> dict:
                   None)
     failed = [ln.split(" ", 1)[1] for ln in r.stderr.splitlines() if ln.startswith("QED-CHECK-FAILED ")]
     row = {"checks": checks, "failed_checks": failed}
+    if r.returncode == 6:
+        msg = next((ln.split(" ", 1)[1] for ln in r.stderr.splitlines() if ln.startswith("QED-CONTRACT ")), "")
+        return {**row, "calls": "contract_violation",
+                "calls_cause": f"the test calls outside the precondition, the wrapper refuses: {msg}"}
     if r.returncode not in (0, 3):
         return {**row, "calls": "disagree", "calls_cause": f"replay failed: {' '.join(r.stderr.split())[-300:]}"}
     halted = "\n[Program halted] " in "\n" + want
@@ -422,6 +435,9 @@ def main() -> None:
         for r in rows:
             if r.get("calls") == "disagree":
                 print(f"CALLS DISAGREE {r['file']}: {r['calls_cause']}")
+        refused = [r for r in rows if r.get("calls") == "contract_violation"]
+        for r in refused:
+            print(f"CALLS REFUSED {r['file']}: {r['calls_cause']}")
         causes = Counter(r.get("calls_cause") for r in rows if r.get("calls") == "not_replayable")
         tot = {k: [0, 0] for k in ("assert", "expect")}
         for r in rep:
@@ -434,7 +450,8 @@ def main() -> None:
         print(f"test checks evaluated on API results: expect {tot['expect'][0] - tot['expect'][1]}/{tot['expect'][0]} "
               f"hold, assert {tot['assert'][0] - tot['assert'][1]}/{tot['assert'][0]} hold")
         print(f"calls replayed through the plain API: {sum(r['calls'] == 'agree' for r in rep)}/{len(rep)} agree; "
-              f"{len(rows) - len(rep)} programs not replayable: "
+              f"{len(refused)} stopped by ContractViolation (the test breaks a precondition); "
+              f"{sum(causes.values())} programs not replayable: "
               + "; ".join(f"{n} x {c}" for c, n in causes.most_common()))
     print(f"{agree}/{len(rows)} programs: PKG.Main() prints what `dafny run --target py` prints"
           + (f" ({len(vacuous)} without a Main, both print nothing: {', '.join(vacuous)})" if vacuous else ""))
