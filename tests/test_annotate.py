@@ -75,8 +75,8 @@ ACCEPTED = {
     "loop decreases and modifies": sub(SUM, LOOP, LOOP + "    decreases n - i\n    modifies {}\n"),
     "invariant with cardinality before body": sub(SUM, LOOP, LOOP + "    invariant |[1, 2]| == 2\n"),
     "invariant with a set display": sub(SUM, LOOP, LOOP + "    invariant i in {i, 1, 2}\n"),
-    "invariant ending in an empty set display": sub(SUM, LOOP, LOOP + "    invariant {} == {}\n"),
-    "invariant with multiset display": sub(SUM, LOOP, LOOP + "    invariant multiset{} == multiset{}\n"),
+    "invariant ending in an empty set display": sub(SUM, LOOP, LOOP + "    invariant {s} - {s} == {}\n"),
+    "invariant with multiset display": sub(SUM, LOOP, LOOP + "    invariant multiset{s} - multiset{s} == multiset{}\n"),
     "invariant with a quantifier": sub(SUM, LOOP, LOOP + "    invariant forall k :: 0 <= k < i ==> k < n\n"),
     "invariant with set comprehension in bars": sub(
         SUM, LOOP, LOOP + "    invariant |set k | 0 <= k < i| == i\n"),
@@ -97,7 +97,7 @@ ACCEPTED = {
     "new ghost function used in an invariant": sub(
         SUM, LOOP, LOOP + "    invariant s == Tri(i)\n").replace(
         "method SumTo", "ghost function Tri(k: nat): nat { k * (k + 1) / 2 }\n\nmethod SumTo"),
-    "new predicate and function method": "predicate P(x: int) { x > 0 }\nfunction method F(): int { 1 }\n" + SUM,
+    "new predicate and function": "predicate P(x: int) { x > 0 }\nfunction F(): int { 1 }\n" + SUM,
     "comments and whitespace": "// a comment\n" + SUM.replace("  s := 0;", "/* init */ s   :=\n 0 ;"),
     "forall ensures": sub(ARR, "    a[i] := v;\n", "    a[i] := v;\n    forall k | 0 <= k < i ensures a[k] == a[k] "
                           "{ }\n"),
@@ -325,3 +325,26 @@ def test_backend_runs_the_guard_in_annotate_mode(dafny_backend, write):
     assert r.verdict == "verified", r
     r = dafny_backend.check(cheat, program=program)
     assert r.verdict != "verified" and any(v.rule == "QED-E201" for v in r.integrity), r
+
+
+DAFNYBENCH = REPO.parent / "shared" / "benchmarks" / "DafnyBench" / "DafnyBench" / "dataset"
+
+
+@pytest.mark.skipif(not DAFNYBENCH.is_dir(), reason=f"needs DafnyBench at {DAFNYBENCH}")
+def test_dafnybench_ground_truths_are_annotations_of_their_hints_removed_programs():
+    accepted, rejected = 0, []
+    for gt in sorted((DAFNYBENCH / "ground_truth").glob("*.dfy")):
+        nh = DAFNYBENCH / "hints_removed" / f"{gt.stem}_no_hints.dfy"
+        if not nh.exists():
+            continue
+        try:
+            v = check_annotation(nh.read_text(errors="replace"), gt.read_text(errors="replace"), gt.name)
+        except BadInput:  # the hint remover left an unreadable program (Dafny does not parse it either)
+            continue
+        if v:
+            rejected.append(gt.name)
+        else:
+            accepted += 1
+    # measured: 725 accepted, 30 rejected (28 programs Dafny itself rejects: leftovers of multi-line hints; 2 whose
+    # hint remover deleted a function body, a real change of code)
+    assert accepted >= 700 and len(rejected) <= 40, rejected
