@@ -97,6 +97,8 @@ def test_arrays_read_modified_returned(kinds):
     assert k.DoubleAll(b) is None
     assert same is b and b == [2, -4, 10]
     assert k.Range(4) == [0, 1, 2, 3]
+    with pytest.raises(k.ContractTypeError, match="pass a list"):
+        k.DoubleAll((1, 2))
 
 
 def test_datatypes_are_plain_classes(kinds):

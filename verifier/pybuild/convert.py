@@ -374,6 +374,12 @@ class Registry:
             return tuple(self.from_dafny_dyn(x, hashable) for x in v)
         return v
 
+    def mutable(self, v, where: str) -> None:
+        """A modified array must come as a list: its new contents are written back into it."""
+        if not isinstance(v, list):
+            raise ContractTypeError(f"{where}: the method modifies this array, so pass a list (got "
+                                    f"{type(v).__name__}); its new contents are written back into it")
+
     def write_back(self, target: list, arr, t) -> None:
         """Put the contents of Dafny array `arr` back into the caller's list (same object)."""
         if isinstance(target, list):

@@ -279,6 +279,9 @@ def _wrapper_source(w: Wrapped, gmod: str, description: str | None) -> list[str]
         return body
     sig = ", ".join(pn for _, pn, _ in w.params)
     lines = [f"def {w.pyname}({sig}):", docstring(_member_doc(w, description), "    ")]
+    for dn, pn, t in w.params:
+        if dn in m.modifies and t[0] in ("array", "array2"):
+            lines.append(f"    _R.mutable({pn}, {qual + ': parameter ' + dn!r})")
     if w.params:
         lines.append("    _a = (")
         for dn, pn, t in w.params:
