@@ -244,8 +244,10 @@ def test_property_tests_report_per_clause(ghosts):
     from verifier.pybuild.testrun import run_tests
 
     res, _ = ghosts
-    rep = run_tests(Path(res.test_file), max_examples=30, timeout=120)
+    rep = run_tests(Path(res.test_file), max_examples=30, timeout=120, call_seconds=0.5)
     assert rep.ok, rep
+    fib = next(m for m in rep.members if m.member == "Fib")
+    assert fib.slow == 3 and fib.valid > 0  # exponential on most inputs: skipped as slow, not failed
     by = {(m.member, c.clause): c for m in rep.members for c in m.clauses}
     assert by[("Scale", "y > 0")].status == "pass" and by[("Scale", "y > 0")].checked > 0
     assert by[("Scale", "y == Secret(x)")].status == "not_evaluable"
@@ -265,7 +267,7 @@ def test_property_tests_catch_a_broken_package(env, ghosts):
     text = gen.read_text()
     assert "(a)[(d_0_i_)] = v" in text
     gen.write_text(text.replace("(a)[(d_0_i_)] = v", "(a)[(d_0_i_)] = (v) + (1)"))
-    rep = run_tests(out / Path(res.test_file).name, max_examples=20, timeout=120)
+    rep = run_tests(out / Path(res.test_file).name, max_examples=20, timeout=120, call_seconds=0.5)
     assert not rep.ok
     fill = next(m for m in rep.members if m.member == "Fill")
     bad = next(c for c in fill.clauses if c.clause.startswith("forall"))

@@ -19,7 +19,8 @@ Dafny could compile is evaluated, with Dafny's semantics, on the result (old(...
 call). Clauses that cannot be evaluated at run time are reported as `not_evaluable`, never dropped.
 
 Run: `python __FILE__ [--json]` (report per clause) or `pytest __FILE__`.
-Environment: QED_MAX_EXAMPLES (default 100) inputs per member.
+Environment: QED_MAX_EXAMPLES (default 100) inputs per member; QED_CALL_SECONDS (default 2) per call, after
+which the input is skipped and counted as slow (a member stops being called after 3 slow inputs).
 """
 
 import contextlib
@@ -28,6 +29,7 @@ import importlib
 import io
 import json
 import os
+import signal
 import sys
 from collections import Counter
 from fractions import Fraction
@@ -45,6 +47,7 @@ PACKAGE = "__PKG__"
 MEMBERS = __MEMBERS__
 EXAMPLES = __EXAMPLES__
 MAX_EXAMPLES = int(os.environ.get("QED_MAX_EXAMPLES", "100"))
+CALL_SECONDS = float(os.environ.get("QED_CALL_SECONDS", "2"))
 _SETTINGS = settings(max_examples=MAX_EXAMPLES, database=None, derandomize=True, deadline=None,
                      suppress_health_check=list(HealthCheck))
 
@@ -52,9 +55,9 @@ _SETTINGS = settings(max_examples=MAX_EXAMPLES, database=None, derandomize=True,
 def _strategy(t, hashable=False, depth=0):
     k = t[0]
     if k in ("int", "ordinal"):
-        return st.integers(-10, 10) | st.integers(-1000, 1000)
+        return st.integers(-10, 10) | st.integers(-100, 100)
     if k == "nat":
-        return st.integers(0, 10) | st.integers(0, 1000)
+        return st.integers(0, 10) | st.integers(0, 100)
     if k == "bv":
         return st.integers(0, 2 ** t[1] - 1)
     if k == "bool":
@@ -99,6 +102,29 @@ def _strategy(t, hashable=False, depth=0):
     return st.integers(-5, 5)
 
 
+class _Slow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Give up on one call after `seconds` (the input is skipped and counted as slow, not failed)."""
+    if seconds <= 0 or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(signum, frame):
+        raise _Slow()
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def _mentions_dt(t):
     return t[0] == "dt" or any(isinstance(a, tuple) and _mentions_dt(a) for a in t[1:])
 
@@ -128,18 +154,24 @@ def run_member(module_path, name):
         clauses.append({"k": k, "clause": clause, "fn": getattr(gen, pyfn) if pyfn else None,
                         "status": "not_evaluable" if not pyfn else "pass", "checked": 0,
                         "counterexample": None, "reason": reason})
-    counts = {"tried": 0, "valid": 0, "errors": []}
+    counts = {"tried": 0, "valid": 0, "errors": [], "slow": 0}
     params = spec["params"]
 
     def one(args):
+        if counts["slow"] >= 3:  # this member is too slow on these inputs: stop calling it
+            assume(False)
         counts["tried"] += 1
         args = list(args)
         before = copy.deepcopy(args)
         snaps = [copy.deepcopy(args[i]) for i in spec["modifies"]]
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), _time_limit(CALL_SECONDS):
                 result = fn(*args)
         except _qed.ContractViolation:
+            assume(False)
+            return
+        except _Slow:
+            counts["slow"] += 1
             assume(False)
             return
         except Exception as e:  # the verified code must not fail on inputs that meet its contract
@@ -193,6 +225,7 @@ def run_member(module_path, name):
             c["status"] = "fail" if c["counterexample"] else ("pass" if c["checked"] else "untested")
         del c["fn"]
     return {"member": name, "python": f"{module_path}.{name}", "tried": counts["tried"], "valid": counts["valid"],
+            "slow": counts["slow"],
             "unsatisfiable": unsat, "errors": counts["errors"], "clauses": clauses}
 
 
@@ -230,7 +263,8 @@ if __name__ == "__main__":
         print("QED-TEST-REPORT " + json.dumps(report, sort_keys=True))
     else:
         for r in report["members"]:
-            print(f"{r['python']}: {r['valid']} inputs met the preconditions ({r['tried']} drawn)")
+            print(f"{r['python']}: {r['valid']} inputs met the preconditions ({r['tried']} drawn"
+                  + (f", {r['slow']} skipped as slow" if r["slow"] else "") + ")")
             for c in r["clauses"]:
                 print(f"  {c['status']:13} ensures {c['clause']}"
                       + (f"  -- {c['counterexample']}" if c["counterexample"] else "")

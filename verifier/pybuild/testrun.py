@@ -28,6 +28,7 @@ class MemberTests(BaseModel):
     python: str
     tried: int
     valid: int
+    slow: int = 0  # inputs skipped because one call took longer than QED_CALL_SECONDS
     unsatisfiable: bool = False
     errors: list[str] = Field(default_factory=list)
     clauses: list[ClauseResult] = Field(default_factory=list)
@@ -58,10 +59,11 @@ class TestReport(BaseModel):
 
 
 def run_tests(test_file: Path, *, timeout: float = 300.0, memory_mb: int | None = 2048,
-              max_examples: int = 100) -> TestReport:
+              max_examples: int = 100, call_seconds: float = 2.0) -> TestReport:
     test_file = Path(test_file).resolve()
     env = dict(os.environ)
     env["QED_MAX_EXAMPLES"] = str(max_examples)
+    env["QED_CALL_SECONDS"] = str(call_seconds)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONHASHSEED"] = "0"
     try:
@@ -90,6 +92,7 @@ def render(report: TestReport) -> str:
     lines = []
     for m in report.members:
         lines.append(f"{m.python}: {m.valid} of {m.tried} drawn inputs met the preconditions"
+                     + (f", {m.slow} skipped as slow" if m.slow else "")
                      + (" (none found: untested)" if m.unsatisfiable or not m.valid else ""))
         for c in m.clauses:
             extra = f" -- {c.counterexample}" if c.counterexample else ""
