@@ -310,3 +310,24 @@ def test_generics_constants_and_keyword_names(generics, capfd):
     capfd.readouterr()
     g.Main(["a", "b"])
     assert capfd.readouterr().out == "2\n"
+
+
+def test_certificate_hashes_in_readme(env, tmp_path):
+    import hashlib
+
+    from verifier.cli import main
+
+    art = tmp_path / "artifact.dfy"
+    art.write_bytes((REPO / "specs" / "examples" / "abs.dfy").read_bytes())
+    sha = hashlib.sha256(art.read_bytes()).hexdigest()
+    (tmp_path / "certificate.json").write_text(json.dumps({"artifact_sha256": sha, "contract_sha256": "c0ffee",
+                                                           "toolchain": {"dafny": "4.11.0"}}))
+    out = env.mktemp("cert")
+    r = CliRunner().invoke(main, ["build", str(art), "--out", str(out), "--name", "certified"])
+    assert r.exit_code == 0, r.output
+    readme = (out / "README.md").read_text()
+    assert f"`artifact_sha256`: `{sha}`" in readme and "`contract_sha256`: `c0ffee`" in readme
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"artifact_sha256": "0" * 64}))
+    bad = CliRunner().invoke(main, ["build", str(art), "--out", str(out), "--certificate", str(other)])
+    assert bad.exit_code == 2 and "another artifact" in bad.output

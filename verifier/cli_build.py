@@ -23,6 +23,9 @@ import click
 @click.option("--task", "task_file", type=click.Path(path_type=Path), default=None,
               help="Task file: its description goes into the docstrings, its examples into the tests.")
 @click.option("--description", default=None, help="Task description for the docstrings (overrides --task's).")
+@click.option("--certificate", "cert_file", type=click.Path(path_type=Path), default=None,
+              help="certificate.json of the qed synth run that made ARTIFACT (default: the one beside it, if it "
+                   "is this artifact's); its hashes go into README.md.")
 @click.option("--test", "run_tests", is_flag=True,
               help="Then run the property tests (and the task's examples) in a subprocess and report per clause.")
 @click.option("--max-examples", type=click.IntRange(min=1, max=100000), default=100, show_default=True,
@@ -34,7 +37,7 @@ import click
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the build result and test report).")
 def build(artifact: Path, spec: Path | None, out: Path, name: str | None, task_file: Path | None,
-          description: str | None, run_tests: bool, max_examples: int, test_timeout: float, timeout: float,
+          description: str | None, cert_file: Path | None, run_tests: bool, max_examples: int, test_timeout: float, timeout: float,
           no_cache: bool, as_json: bool) -> None:
     """Turn the verified Dafny program ARTIFACT.dfy into an importable Python package in --out.
 
@@ -55,8 +58,9 @@ def build(artifact: Path, spec: Path | None, out: Path, name: str | None, task_f
         task = load_task(task_file)
         description = description or task.description
         examples = [(e.call, e.expect) for e in task.examples]
-    res = build_package(artifact, out, spec=spec, name=name, description=description, examples=examples,
-                        timeout=timeout, use_cache=not no_cache)
+    certificate = _certificate(artifact, cert_file)
+    res = build_package(artifact, out, spec=spec, name=name, description=description, certificate=certificate,
+                        examples=examples, timeout=timeout, use_cache=not no_cache)
     report = run(Path(res.test_file), timeout=test_timeout, max_examples=max_examples) if run_tests else None
     if as_json:
         doc = {"build": res.model_dump(), "tests": report.model_dump() if report else None}
@@ -76,3 +80,26 @@ def build(artifact: Path, spec: Path | None, out: Path, name: str | None, task_f
         if report is not None:
             click.echo(render(report))
     sys.exit(0 if report is None or report.ok else 1)
+
+
+def _certificate(artifact: Path, cert_file: Path | None) -> dict | None:
+    """The given certificate (must be readable JSON), else `certificate.json` beside the artifact when it
+    names this artifact's hash."""
+    import hashlib
+
+    from verifier.errors import BadInput
+
+    if cert_file is not None:
+        try:
+            return json.loads(cert_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BadInput(f"cannot read certificate {cert_file}: {e}", fix="pass the run's certificate.json") from None
+    beside = artifact.parent / "certificate.json"
+    if not beside.is_file() or not artifact.is_file():
+        return None
+    try:
+        doc = json.loads(beside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    return doc if isinstance(doc, dict) and doc.get("artifact_sha256") == sha else None

@@ -116,6 +116,10 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
     if spec is not None and not Path(spec).is_file():
         raise BadInput(f"spec {spec} does not exist", fix="check the path")
     pkg = package_name(artifact, name)
+    sha = _sha(artifact)
+    if certificate and certificate.get("artifact_sha256") not in (None, sha):
+        raise BadInput(f"the certificate is for another artifact (sha256 {certificate['artifact_sha256'][:12]}..., "
+                       f"{artifact.name} has {sha[:12]}...)", fix="pass the certificate.json of this artifact's run")
     install = locate_dafny()
     verdict_line = "not checked (built with verify=False)"
     if verify:
@@ -159,7 +163,6 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
     written = [f"{pkg}/{r}" for r in package.write_tree(target, files)]
     test_src = proptests.render(plan, api.modules, pkg, ex_rows)
     (out_dir / test_name).write_text(test_src, encoding="utf-8")
-    sha = _sha(artifact)
     spec_sha = _sha(Path(spec)) if spec else None
     text = readme.render(pkg=pkg, artifact_name=artifact.name, artifact_sha=sha,
                          spec_name=Path(spec).name if spec else None, spec_sha=spec_sha, verdict_line=verdict_line,
