@@ -193,6 +193,17 @@ def _cli(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+@pytest.mark.dafny
+def test_cli_no_build_leaves_only_the_artifact(tmp_path, dafny_install, cache_dir, monkeypatch):
+    import verifier.providers as providers
+
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: ScriptedProvider([fenced(CORRECT)]))
+    r = _cli("synth", str(TASK), "--model", "m", "--no-build", "--out", str(tmp_path / "o"), "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert "package" not in doc and not (Path(doc["out_dir"]) / "python").exists()
+
+
 def test_cli_exhausted_exits_1(tmp_path, cache_dir, monkeypatch):
     import verifier.providers as providers
 
@@ -473,6 +484,15 @@ def test_the_readme_demo_replays_from_the_bundled_cassette(tmp_path, dafny_insta
     assert r.exit_code == 0, r.output + "\n(re-record: python specs/examples/demo/make_cassette.py)"
     assert "sample 0 round 1: failed" in r.output and "sample 0 round 2: verified" in r.output
     assert "scripted session" in r.output
+    # The verified artifact was built into a Python package inside the run folder (`--no-build` skips it).
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert "Python package:" in r.output
+    import subprocess
+    import sys
+
+    call = subprocess.run([sys.executable, "-c", "import abs; print(abs.Abs(-3), abs.Abs(4))"],
+                          cwd=run_dir / "python", capture_output=True, text=True, timeout=120)
+    assert call.stdout.split() == ["3", "4"], call.stderr
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "qed synth specs/examples/abs.yaml --model scripted-demo --offline --cassette " \
            "specs/examples/demo/abs.cassette.json" in readme

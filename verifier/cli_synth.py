@@ -45,14 +45,20 @@ SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (
 @click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
               help="Wall-clock limit in seconds for each verifier run (default 600).")
+@click.option("--no-build", is_flag=True,
+              help="Do not build the verified artifact into a Python package (RUN_DIR/python/, see `qed build`).")
 def synth(task_file: Path | None, model: str | None, samples: int | None, rounds: int | None,
           max_tokens: int | None, wall_time: float | None, jobs: int | None, out: Path, as_json: bool,
           offline: bool, cassette: Path | None, prompts_dir: Path | None, accept_spec: bool,
-          resume_dir: Path | None, base_url: str | None, api_key: str | None, timeout: float | None) -> None:
+          resume_dir: Path | None, base_url: str | None, api_key: str | None, timeout: float | None,
+          no_build: bool) -> None:
     """Synthesize a verified program for TASK.yaml: generate, verify, repair until verified or out of budget.
 
     The mode follows from the task: `spec:` (implement the contract), `program:` (annotate it with proof
     hints), neither (write a contract first, which you accept, then implement it).
+
+    A verified artifact is then built into a Python package in RUN_DIR/python/ (unless --no-build; a build
+    problem is reported as a warning and leaves the verified artifact and the exit code as they are).
 
     Exit codes: 0 verified, 1 budget exhausted, 2 bad input (also: a written contract awaits acceptance),
     3 toolchain, 4 model provider.
@@ -128,10 +134,17 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     res = synthesize(task, provider, config=config, out_dir=resume_dir if run is not None else out,
                      backend=DafnyBackend(), renderer=renderer, task_file=task_file, resume=run is not None,
                      accept=accept, on_attempt=show)
+    summary = res.summary()
+    built = None
+    if res.status == "verified" and not no_build:
+        built = _build(task, res, as_json)
+        summary["package"] = built
     if as_json:
-        click.echo(json.dumps(res.summary(), indent=2))
+        click.echo(json.dumps(summary, indent=2))
     elif res.status == "verified":
         click.echo(f"verified after {len(res.attempts)} attempt(s): {res.artifact} (record: {res.out_dir})")
+        if built:
+            click.echo(f"Python package: {built} (import it with that folder's parent on sys.path; see its README.md)")
     elif res.status == "awaiting_acceptance":
         click.echo(f"contract written: {res.contract}")
     else:
@@ -145,3 +158,39 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         click.echo(f"  fix: accept it with `qed synth --resume {res.out_dir} --accept-spec`", err=True)
         sys.exit(2)
     sys.exit(0 if res.status == "verified" else 1)
+
+
+def _build(task, res, quiet: bool) -> str | None:
+    """Build the run's verified artifact into RUN_DIR/python/; the package folder, or None (warned) on failure."""
+    import keyword
+    import re
+
+    from verifier.errors import QedError
+    from verifier.pybuild.build import build_package
+    from verifier.runstore import RunDir
+
+    run_dir = Path(res.out_dir)
+    spec = Path(res.contract) if res.contract else (Path(task.spec) if task.spec is not None else None)
+    name = re.sub(r"[^A-Za-z0-9_]", "_", task.id).strip("_") or "verified"
+    if name[0].isdigit():
+        name = "p_" + name
+    if keyword.iskeyword(name) or name in sys.stdlib_module_names:
+        name += "_pkg"
+    try:
+        cert = json.loads((run_dir / "certificate.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cert = None
+    record = RunDir(run_dir)
+    try:
+        try:
+            built = build_package(Path(res.artifact), run_dir / "python", spec=spec, name=name,
+                                  description=task.description, certificate=cert,
+                                  examples=[(e.call, e.expect) for e in task.examples])
+        except QedError as e:
+            record.event("build", ok=False, error=type(e).__name__, message=str(e))
+            click.echo(f"qed: warning: the verified artifact was not built into a Python package: {e}", err=True)
+            return None
+        record.event("build", ok=True, package=built.package_dir)
+        return built.package_dir
+    finally:
+        record.close()
