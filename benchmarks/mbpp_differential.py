@@ -71,7 +71,7 @@ def _first_diff(a: str, b: str) -> str:
     return f"dafny printed {len(la)} lines, the package {len(lb)}"
 
 
-def one(f: Path, install, timeout: float, calls: bool) -> dict:
+def one(f: Path, install, timeout: float, calls: bool, props: int = 0) -> dict:
     from verifier.errors import QedError
     from verifier.pybuild.build import build_package
 
@@ -111,6 +111,16 @@ def one(f: Path, install, timeout: float, calls: bool) -> dict:
             row["cause"] = f"output differs: {_first_diff(want, got)}"
         if calls:
             row.update(replay(f, out, pkg, want, timeout))
+        if props:
+            from verifier.pybuild.testrun import run_tests
+
+            rep = run_tests(Path(res.test_file), timeout=timeout, max_examples=props, call_seconds=1.0)
+            row["props"] = {"ok": rep.ok, "counts": rep.counts(), "problem": rep.problem,
+                            "failures": [f"{m.member}: ensures {c.clause}: {c.counterexample}" for m in rep.members
+                                         for c in m.clauses if c.status == "fail"]
+                            + [e for m in rep.members for e in m.errors],
+                            "not_evaluable": [f"{m.member}: ensures {c.clause}: {c.reason}" for m in rep.members
+                                              for c in m.clauses if c.status == "not_evaluable"]}
     return row
 
 
@@ -416,6 +426,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--calls", action="store_true", help="also replay literal calls through the plain API")
+    ap.add_argument("--props", type=int, default=0, metavar="N",
+                    help="also run each package's generated property tests with N inputs per member")
     ap.add_argument("--json", type=Path, help="write one JSON line per program here")
     args = ap.parse_args()
 
@@ -424,7 +436,7 @@ def main() -> None:
     install = locate_dafny()
     files = sorted(args.dataset.glob("*.dfy"), key=lambda p: (len(p.stem), p.stem))[: args.limit or None]
     with ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        rows = list(ex.map(lambda f: one(f, install, args.timeout, args.calls), files))
+        rows = list(ex.map(lambda f: one(f, install, args.timeout, args.calls, args.props), files))
     agree = sum(r["agree"] for r in rows)
     vacuous = [r["file"] for r in rows if r.get("vacuous")]
     for r in rows:
@@ -453,6 +465,21 @@ def main() -> None:
               f"{len(refused)} stopped by ContractViolation (the test breaks a precondition); "
               f"{sum(causes.values())} programs not replayable: "
               + "; ".join(f"{n} x {c}" for c, n in causes.most_common()))
+    if args.props:
+        tested = [r for r in rows if r.get("props")]
+        totals = Counter()
+        for r in tested:
+            totals.update(r["props"]["counts"])
+            for x in r["props"]["failures"]:
+                print(f"PROPERTY FAILED {r['file']}: {x}")
+            if r["props"]["problem"]:
+                print(f"PROPERTY TESTS BROKE {r['file']}: {r['props']['problem']}")
+        reasons = Counter(x.split(": ensures ", 1)[1].rsplit(": ", 1)[-1][:90] for r in tested
+                          for x in r["props"]["not_evaluable"])
+        print(f"property tests: {sum(r['props']['ok'] for r in tested)}/{len(tested)} packages pass; postconditions: "
+              + ", ".join(f"{n} {k}" for k, n in sorted(totals.items())))
+        for why, n in reasons.most_common():
+            print(f"  not evaluable x{n}: {why}")
     print(f"{agree}/{len(rows)} programs: PKG.Main() prints what `dafny run --target py` prints"
           + (f" ({len(vacuous)} without a Main, both print nothing: {', '.join(vacuous)})" if vacuous else ""))
     if args.json:
