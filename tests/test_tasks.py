@@ -69,3 +69,23 @@ def test_task_schema_is_published_and_current():
     assert json.loads(TASK_SCHEMA_FILE.read_text()) == task_schema(), "run: python -m verifier.schema"
     r = CliRunner().invoke(main, ["schema", "--task"])
     assert r.exit_code == 0 and json.loads(r.stdout)["title"] == "Task"
+
+
+@pytest.mark.dafny
+def test_every_example_task_is_usable(dafny_backend):
+    """Each example's contract or program passes the checks `qed synth` makes before it starts."""
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        task = load_task(path)
+        if task.spec is not None:
+            assert dafny_backend.contract_problems(task.spec) == [], path.name
+        if task.program is not None:
+            assert dafny_backend.program_problems(task.program) == [], path.name
+
+
+@pytest.mark.dafny
+@pytest.mark.parametrize("task_name,solution", [("abs.yaml", "abs.dfy"), ("maxarray.yaml", "maxarray.dfy"),
+                                                ("count.yaml", "count.dfy")])
+def test_example_tasks_have_a_verified_reference_solution(dafny_backend, task_name, solution):
+    task = load_task(EXAMPLES / task_name)
+    res = dafny_backend.check(EXAMPLES / solution, task.spec, program=task.program, timeout=300)
+    assert res.verdict == "verified", (res.diagnostics, res.integrity)
