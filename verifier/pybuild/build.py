@@ -126,7 +126,7 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
         res = _verify(artifact, spec, timeout, use_cache)
         proved = len(res.members)
         verdict_line = "verified by `qed verify`" + (" against the contract" if spec else "") + \
-            (f" ({proved} members proved)" if proved else "")
+            (f" ({proved} member(s) proved)" if proved else "")
     src = artifact.read_bytes().decode("utf-8")
     api = interface.read_interface(src)
     members = [m for m in api.members]
@@ -157,6 +157,8 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
         rel = "/".join((*m, "__init__.py"))
         title = (f"Python API of the verified Dafny program {artifact.name}" if not m else
                  f"Dafny module {'.'.join(m)} of {artifact.name}")
+        if description and not m:
+            title += "\n\n" + description.strip()
         files[rel] = wrappers.module_source(plan, m, sorted(tree.get(m, [])), description, title)
     test_name = f"test_{pkg}.py"
     target = package.prepare_out(out_dir, pkg)

@@ -94,7 +94,7 @@ def render(*, pkg: str, artifact_name: str, artifact_sha: str, spec_name: str | 
         "## Property tests",
         "",
         f"`{test_file}` draws inputs from the parameter types, keeps those that meet the preconditions and checks "
-        "each postclause (compiled by Dafny). Run it with `qed build --test` or `python " + test_file + "`.",
+        "each postcondition (compiled by Dafny). Run it with `qed build --test` or `python " + test_file + "`.",
         "",
     ]
     return "\n".join(L)
