@@ -97,6 +97,9 @@ def one(f: Path, install, timeout: float, calls: bool, props: int = 0) -> dict:
             row["cause"] = f"build failed: {e}"
             return row
         row["skipped"] = res.skipped
+        row["requires_checked"] = sum(len(m.checked_requires) for m in res.members)
+        row["requires_unchecked"] = [f"{m.dafny_name}: requires {c}: {why}" for m in res.members
+                                     for c, why in m.unchecked_requires]
         prc, got, perr = package_main(out, pkg, timeout)
         row["package_exit"] = prc
         if prc == 4 and not got:
@@ -465,6 +468,15 @@ def main() -> None:
               f"{len(refused)} stopped by ContractViolation (the test breaks a precondition); "
               f"{sum(causes.values())} programs not replayable: "
               + "; ".join(f"{n} x {c}" for c, n in causes.most_common()))
+    built = [r for r in rows if "requires_checked" in r]
+    unchecked = [x for r in built for x in r["requires_unchecked"]]
+    print(f"requires clauses checked at the Python boundary: {sum(r['requires_checked'] for r in built)}; "
+          f"not checkable: {len(unchecked)}")
+    for x in unchecked:
+        print(f"  not checkable: {x[:160]}")
+    skipped = [(r["file"], x) for r in built for x in r.get("skipped") or []]
+    for f, x in skipped:
+        print(f"NOT WRAPPED {f}: {x}")
     if args.props:
         tested = [r for r in rows if r.get("props")]
         totals = Counter()
