@@ -610,3 +610,40 @@ def test_repair_rounds_verify_the_changed_members_first(tmp_path, dafny_backend)
     ver = [e for e in events(res) if e["event"] == "verifier"]
     assert [(e["round"], e.get("scope")) for e in ver] == [(1, None), (2, ["Abs"]), (3, ["Abs"]), (3, None)]
     assert ver[-1]["result"]["verdict"] == "verified" and ver[-1]["result"]["scope"] is None
+
+
+def test_a_failing_sample_stops_the_others_and_kills_their_verifier(tmp_path):
+    """Sample 1's provider fails while sample 0's verifier runs: the run stops with the error at once and the
+    running verification is cancelled (its process group killed), not waited for."""
+    import threading
+    import time
+
+    from verifier.providers import ProviderError
+    from verifier.synth import SynthConfig
+
+    cancelled = threading.Event()
+
+    class Hanging:
+        def finish(self):
+            cancelled.wait(30)
+            raise AssertionError("cancelled") if cancelled.is_set() else AssertionError("never cancelled")
+
+        def cancel(self):
+            cancelled.set()
+
+    class Backend:
+        def begin(self, *a, **kw):
+            return Hanging()
+
+    class Provider(ScriptedProvider):
+        def complete(self, req):
+            if req.sample == 1:
+                time.sleep(0.5)
+                raise ProviderError("rate limit (HTTP 429) after 3 retries")
+            return super().complete(req)
+
+    start = time.monotonic()
+    with pytest.raises(ProviderError):
+        synthesize(load_task(TASK), Provider({0: [fenced(CORRECT)]}), config=SynthConfig(model="m", samples=2, jobs=2),
+                   out_dir=tmp_path, backend=Backend())
+    assert cancelled.is_set() and time.monotonic() - start < 10

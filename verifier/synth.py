@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +188,7 @@ class _Session:
         self.budget = _Budget(config, self.started)
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.active: dict[int, Any] = {}  # verifier runs in progress, by id()
         self.attempts: list[Attempt] = []
         self.rounds_run = 0
         self.samples_run = 0
@@ -295,17 +296,19 @@ class _Session:
                     break
                 self.sample(k, mode, gen, spec, program)
             return
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qed-sample") as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qed-sample")
+        try:
             futures = [pool.submit(self.sample, k, mode, gen, spec, program) for k in range(n)]
-            errors = []
-            for f in futures:
-                try:
-                    f.result()
-                except BaseException as e:  # noqa: BLE001 - stop the others, re-raise the first
-                    self.done.set()
-                    errors.append(e)
-            if errors:
-                raise errors[0]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f in finished and f.exception() is not None), None)
+            if failed is not None:  # stop the others at once, report the first failure
+                self.abort()
+                raise failed.exception()
+        except BaseException:  # Ctrl-C included: kill running verifiers, start nothing new
+            self.abort()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def sample(self, k: int, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
         phase = "annotate" if mode == Mode.annotate else "implement"
@@ -368,14 +371,32 @@ class _Session:
         extra: dict[str, Any] = {"program": program} if program is not None else {}
         scope = self.repair_scope(path, previous, last)
         if scope:
-            scoped = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), members=tuple(scope),
-                                        **extra)
+            scoped = self.check(path, spec, members=tuple(scope), **extra)
             self.run.event("verifier", sample=k, round=r, scope=scope, result=scoped.model_dump(mode="json"))
             if _value(scoped.verdict) != "verified" or self.halted():
                 return scoped
-        result = self.backend.check(path, spec, timeout=self.budget.verifier_timeout(), **extra)
+        result = self.check(path, spec, **extra)
         self.run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
         return result
+
+    def check(self, path: Path, spec: Path | None, **extra: Any) -> Any:
+        """One verifier run, registered so that an aborted session can kill it."""
+        pending = self.backend.begin(path, spec, timeout=self.budget.verifier_timeout(), **extra)
+        with self.lock:
+            self.active[id(pending)] = pending
+        try:
+            return pending.finish()
+        finally:
+            with self.lock:
+                self.active.pop(id(pending), None)
+
+    def abort(self) -> None:
+        """Stop every sample: no new step starts, and running verifier processes are killed."""
+        self.done.set()
+        with self.lock:
+            active = list(self.active.values())
+        for pending in active:
+            pending.cancel()
 
     def repair_scope(self, path: Path, previous: str | None, last: Any) -> list[str] | None:
         if previous is None or last is None or _value(last.verdict) not in ("failed", "timeout"):

@@ -96,12 +96,9 @@ class DafnyBackend:
     def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
               display_name: str | None = None, options: DafnyOptions | None = None,
               program: Path | None = None, members: tuple[str, ...] = ()) -> "FileResult":
-        """Verify `file` (see `begin`). `members` verifies only those members (Dafny --filter-symbol); the
-        result then carries `scope` and speaks for them only."""
-        if members:
-            options = replace(options or self.options, filter_symbols=tuple(members))
+        """Verify `file` and wait for the result (see `begin`)."""
         return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options,
-                          program=program).finish()
+                          program=program, members=members).finish()
 
     @staticmethod
     def changed_members(old_source: str, new_source: str) -> list[str] | None:
@@ -112,11 +109,15 @@ class DafnyBackend:
 
     def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
               display_name: str | None = None, options: DafnyOptions | None = None,
-              program: Path | None = None) -> "PendingCheck":
-        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result.
+              program: Path | None = None, members: tuple[str, ...] = ()) -> "PendingCheck":
+        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result, `.cancel()`
+        kills the run.
 
         `program` (annotate mode): `file` must be that program with proof hints added and nothing else changed
-        (`annotate.check_annotation`); it cannot be combined with `spec`."""
+        (`annotate.check_annotation`); it cannot be combined with `spec`. `members` verifies only those members
+        (Dafny --filter-symbol); the result then carries `scope` and speaks for them only."""
+        if members:
+            options = replace(options or self.options, filter_symbols=tuple(members))
         if spec is not None and program is not None:
             raise BadInput("a candidate is checked against a contract (--spec) or a program to annotate "
                            "(--annotates), not both", fix="pass only one of them")
