@@ -252,6 +252,7 @@ def test_property_tests_report_per_clause(ghosts):
     assert by[("Scale", "y > 0")].status == "pass" and by[("Scale", "y > 0")].checked > 0
     assert by[("Scale", "y == Secret(x)")].status == "not_evaluable"
     assert by[("Fill", "old(a.Length) == a.Length")].status == "pass"
+    assert by[("Touch", "unchanged(a)")].status == "pass"
 
 
 def test_property_tests_catch_a_broken_package(env, ghosts):

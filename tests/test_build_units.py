@@ -85,7 +85,8 @@ def test_old_is_rewritten_to_snapshots():
     assert rewrite_old("old(x) == y", snaps) == "(x) == y"
     assert rewrite_old("multiset(a[..]) == multiset(old(a[..]))", snaps).endswith("(qedold_a [ .. ]) )")
     assert rewrite_old("old(F(a))", snaps) is None
-    assert rewrite_old("unchanged(a)", snaps) is None
+    assert rewrite_old("unchanged(a) || a.Length > 0", snaps) == "(a[..] == qedold_a) || a . Length > 0"
+    assert rewrite_old("unchanged(b)", snaps) is None
     assert rewrite_old("y > 0", snaps) == "y > 0"
 
 

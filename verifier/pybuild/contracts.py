@@ -51,7 +51,8 @@ def _decl_params(m: Member, api: Interface, with_outs: bool) -> tuple[list[str],
 
 def rewrite_old(clause: str, snapshots: dict[str, str]) -> str | None:
     """`old(E)` -> `(E')` where E' reads the snapshot of each modified array (`a[i]` -> `qedold_a[i]`,
-    `a.Length` -> `|qedold_a|`); None when E uses a modified array in any other way, or `old@label`."""
+    `a.Length` -> `|qedold_a|`), `unchanged(a)` -> `a[..] == qedold_a`; None when E uses a modified array in
+    any other way, or for `old@label`."""
     toks = tokenize(clause)
     if not any(t.text in ("old", "unchanged") and t.kind in (KEYWORD, IDENT) for t in toks):
         return clause
@@ -60,6 +61,12 @@ def rewrite_old(clause: str, snapshots: dict[str, str]) -> str | None:
     while i < len(toks):
         t = toks[i]
         if t.kind in (KEYWORD, IDENT) and t.text == "unchanged":
+            # unchanged(a) for a modified array a: its contents equal the snapshot
+            if i + 3 < len(toks) and toks[i + 1].text == "(" and toks[i + 2].text in snapshots \
+                    and toks[i + 3].text == ")":
+                out.append(f"({toks[i + 2].text}[..] == {snapshots[toks[i + 2].text]})")
+                i += 4
+                continue
             return None
         if t.kind in (KEYWORD, IDENT) and t.text == "old":
             if i + 1 >= len(toks) or toks[i + 1].text != "(":
