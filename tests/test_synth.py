@@ -647,3 +647,12 @@ def test_a_failing_sample_stops_the_others_and_kills_their_verifier(tmp_path):
         synthesize(load_task(TASK), Provider({0: [fenced(CORRECT)]}), config=SynthConfig(model="m", samples=2, jobs=2),
                    out_dir=tmp_path, backend=Backend())
     assert cancelled.is_set() and time.monotonic() - start < 10
+
+
+def test_a_server_without_usage_is_charged_an_estimate(tmp_path):
+    from verifier.synth import SynthConfig
+
+    provider = ScriptedProvider(["x" * 4000] * 10)  # reports no usage: ~1000 tokens an answer, plus the prompt
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=10, max_tokens=2500),
+                     out_dir=tmp_path, backend=None)
+    assert res.reason == "tokens" and 2 <= len(provider.requests) <= 3 and res.tokens >= 2500

@@ -15,9 +15,10 @@
   the file meanwhile: the edited contract is the one checked and implemented). Then implement mode.
 
 The run stops at the first `verified` candidate (copied to `artifact.dfy`, with a `certificate.json`); other
-samples stop at their next step. Budgets: rounds, samples, tokens (prompt + completion, counted as answers
-arrive, so concurrent samples may overshoot by the calls in flight) and wall time (checked before each model
-call and verifier run; a verifier run gets at most the time left). Everything is recorded in a `RunDir`; with
+samples stop at their next step. Budgets: rounds, samples, tokens (prompt + completion as the server reports
+them, estimated at 4 characters a token when it does not; counted as answers arrive, so concurrent samples may
+overshoot by the calls in flight) and wall time (checked before each model call and verifier run; a verifier
+run gets at most the time left). Everything is recorded in a `RunDir`; with
 `resume=True` the run folder's transcript answers every model call it already holds (`ReplayingProvider`).
 """
 
@@ -138,6 +139,16 @@ def _short(result: Any) -> str:
     return text
 
 
+def _tokens(messages: list[ChatMessage], comp: Completion) -> int:
+    """Tokens of one call as the server reported them; a server that reports no usage is charged an estimate
+    (4 characters a token), so that the token budget still binds."""
+    if comp.prompt_tokens is not None and comp.completion_tokens is not None:
+        return comp.prompt_tokens + comp.completion_tokens
+    prompt = comp.prompt_tokens if comp.prompt_tokens is not None else sum(len(m.content) for m in messages) // 4
+    answer = comp.completion_tokens if comp.completion_tokens is not None else len(comp.text) // 4
+    return prompt + answer
+
+
 class _Budget:
     """Tokens and wall time, shared by the samples (thread-safe)."""
 
@@ -206,7 +217,7 @@ class _Session:
         self.run.event("prompt", sample=sample, round=round_, kind=kind, key=key,
                        messages=[m.model_dump() for m in messages])
         comp = self.provider.complete(req)
-        used = (comp.prompt_tokens or 0) + (comp.completion_tokens or 0)
+        used = _tokens(messages, comp)
         self.budget.spend(used)
         with self.lock:
             self.scripted += comp.source == "scripted"
