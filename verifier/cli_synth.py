@@ -31,7 +31,8 @@ SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (
               help="Folder for the run's record (a fresh <task>-<timestamp>/ inside it).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary document.")
 @click.option("--offline", is_flag=True,
-              help="Answer only from recorded responses (cache or --cassette); a prompt never recorded is an error.")
+              help="Answer only from recorded responses (the --cassette if given, else the response cache); a prompt "
+                   "never recorded is an error.")
 @click.option("--cassette", type=click.Path(path_type=Path), default=None,
               help="A cassette file of recorded answers: replayed from, and new answers recorded into.")
 @click.option("--prompts", "prompts_dir", type=click.Path(path_type=Path), default=None,
