@@ -86,6 +86,8 @@ def test_collections_tuples_and_out_params(kinds):
     assert bag == Counter({7: 3}) and isinstance(bag, Counter)
     assert k.Stats([1, 2, 4]) == (3, 7, Fraction(7, 3))
     assert k.Swap(k.Pair(1, True)) == (True, 1)
+    assert k.Put({"a": 1}, "ü", 2) == {"a": 1, "ü": 2}
+    assert k.Unwrap(k.Wrapper(5)) == 5  # a one-field datatype stays a class (no wrapper erasure)
 
 
 def test_arrays_read_modified_returned(kinds):

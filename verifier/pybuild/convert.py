@@ -324,12 +324,12 @@ class Registry:
             return frozenset(s) if hashable else s
         if k == "multiset":
             c = Counter()
-            for x, n in v.items():
+            for x, n in dict.items(v):  # the runtime's MultiSet/Map override items() with a property
                 if n > 0:
                     c[self.from_dafny(x, t[1], True)] += n
             return c
         if k == "map":
-            return {self.from_dafny(a, t[1], True): self.from_dafny(b, t[2], hashable) for a, b in v.items()}
+            return {self.from_dafny(a, t[1], True): self.from_dafny(b, t[2], hashable) for a, b in dict.items(v)}
         if k == "tuple":
             return tuple(self.from_dafny(x, tt, hashable) for x, tt in zip(v, t[1:]))
         if k == "dt":
@@ -358,9 +358,9 @@ class Registry:
             items = [self.from_dafny_dyn(x, hashable) for x in el]
             return tuple(items) if hashable else items
         if isinstance(v, rt.MultiSet):
-            return Counter({self.from_dafny_dyn(x, True): n for x, n in v.items() if n > 0})
+            return Counter({self.from_dafny_dyn(x, True): n for x, n in dict.items(v) if n > 0})
         if isinstance(v, rt.Map):
-            return {self.from_dafny_dyn(a, True): self.from_dafny_dyn(b, hashable) for a, b in v.items()}
+            return {self.from_dafny_dyn(a, True): self.from_dafny_dyn(b, hashable) for a, b in dict.items(v)}
         if isinstance(v, frozenset):
             s = {self.from_dafny_dyn(x, True) for x in v}
             return frozenset(s) if hashable else s

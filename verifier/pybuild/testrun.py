@@ -19,6 +19,7 @@ class ClauseResult(BaseModel):
     clause: str
     status: str  # pass | fail | not_evaluable | untested
     checked: int = 0
+    slow: int = 0  # evaluations skipped because the clause took longer than QED_CALL_SECONDS
     counterexample: str | None = None
     reason: str | None = None
 

@@ -1,7 +1,9 @@
 """Run `dafny translate py` on the artifact plus its contract predicates.
 
 The artifact was verified just before (qed verify semantics), so translation runs with `--no-verify`; the
-predicates only restate clauses the verifier already checked for well-formedness in the same order. A
+predicates only restate clauses the verifier already checked for well-formedness in the same order.
+`--optimize-erasable-datatype-wrapper:false` keeps every datatype a class (by default Dafny compiles a
+datatype with one constructor of one field as that field, e.g. `Wrap(value: int)` as a bare int). A
 predicate Dafny refuses to compile (ghost, unbounded quantifier, ...) is dropped with Dafny's reason and the
 translation repeated; an error anywhere else means the artifact itself cannot be compiled to Python.
 """
@@ -42,7 +44,8 @@ def translate(install, src: str, stem: str, api: Interface, helpers: list[Helper
         dfy = rdir / f"{stem}.dfy"
         dfy.write_text(comb.text, encoding="utf-8")
         argv = [str(install.path), "translate", "py", *install.extra_args, "--no-verify", "--include-runtime",
-                "--allow-warnings", "--python-module-name", module_prefix, "-o", str(rdir / stem), str(dfy)]
+                "--allow-warnings", "--optimize-erasable-datatype-wrapper:false",
+                "--python-module-name", module_prefix, "-o", str(rdir / stem), str(dfy)]
         try:
             res = procs.run(argv, timeout=timeout, cwd=rdir)
         except OSError as e:
