@@ -472,11 +472,8 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
               "prompts": str(renderer.root), **config.model_dump(mode="json")}
     session = _Session(task, provider, config, run, backend, renderer, on_attempt)
     try:
-        if resume:
-            run.event("resume", **params)
-        else:
-            run.write_params(params)
-            run.event("start", **params)
+        run.write_params(params)  # on resume: the budgets as raised for this invocation
+        run.event("resume" if resume else "start", **params)
         spec: Path | None = None
         program: Path | None = None
         contract: Path | None = None
