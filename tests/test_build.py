@@ -248,6 +248,8 @@ def test_property_tests_report_per_clause(ghosts):
     res, _ = ghosts
     rep = run_tests(Path(res.test_file), max_examples=30, timeout=120, call_seconds=0.5)
     assert rep.ok, rep
+    first = next(m for m in rep.members if m.member == "First")
+    assert first.unchecked_requires == ["0 <= k < a.Length"] and first.inconclusive_errors and not first.errors
     fib = next(m for m in rep.members if m.member == "Fib")
     assert fib.slow == 3 and fib.valid > 0  # exponential on most inputs: skipped as slow, not failed
     by = {(m.member, c.clause): c for m in rep.members for c in m.clauses}

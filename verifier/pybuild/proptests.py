@@ -155,6 +155,9 @@ def run_member(module_path, name):
                         "status": "not_evaluable" if not pyfn else "pass", "checked": 0,
                         "counterexample": None, "reason": reason})
     counts = {"tried": 0, "valid": 0, "errors": [], "slow": 0}
+    # With a `requires` that cannot be checked at run time, a drawn input may break the contract: then neither
+    # a failing clause nor an exception proves anything, and both are reported as inconclusive.
+    unchecked = [clause for _, clause, pyfn, _ in spec["pre"] if pyfn is None]
     params = spec["params"]
 
     def one(args):
@@ -228,10 +231,18 @@ def run_member(module_path, name):
     for c in clauses:
         if c["fn"] is not None:
             c["status"] = "fail" if c["counterexample"] else ("pass" if c["checked"] else "untested")
+            if c["status"] == "fail" and unchecked:
+                c["status"] = "inconclusive"
+                c["reason"] = "the input may break a requires that cannot be checked: " + "; ".join(unchecked)
         del c["fn"]
+    inconclusive = []
+    if unchecked and counts["errors"]:
+        inconclusive = [e + " (may break an unchecked requires)" for e in counts["errors"]]
+        counts["errors"] = []
     return {"member": name, "python": f"{module_path}.{name}", "tried": counts["tried"], "valid": counts["valid"],
             "slow": counts["slow"],
-            "unsatisfiable": unsat, "errors": counts["errors"], "clauses": clauses}
+            "unsatisfiable": unsat, "errors": counts["errors"], "inconclusive_errors": inconclusive,
+            "unchecked_requires": unchecked, "clauses": clauses}
 
 
 def run_examples():
@@ -250,8 +261,17 @@ def run_examples():
     return out
 
 
+def _run_isolated(module_path, name):
+    try:
+        return run_member(module_path, name)
+    except Exception as e:  # one member's crash (e.g. RecursionError) does not end the run
+        return {"member": name, "python": f"{module_path}.{name}", "tried": 0, "valid": 0, "slow": 0,
+                "unsatisfiable": False, "errors": [f"the test of {name} crashed: {type(e).__name__}: {e}"],
+                "inconclusive_errors": [], "unchecked_requires": [], "clauses": []}
+
+
 def run_all():
-    members = [run_member(m, n) for m, n in MEMBERS]
+    members = [_run_isolated(m, n) for m, n in MEMBERS]
     return {"package": PACKAGE, "max_examples": MAX_EXAMPLES, "members": members, "examples": run_examples()}
 
 
@@ -276,6 +296,8 @@ if __name__ == "__main__":
                       + (f"  -- {c['reason']}" if c["reason"] and c["status"] == "not_evaluable" else ""))
             for e in r["errors"]:
                 print(f"  error: {e}")
+            for e in r["inconclusive_errors"]:
+                print(f"  inconclusive: {e}")
         for e in report["examples"]:
             print(f"example {e['call']} == {e['expect']}: {e['status']}" + (f" ({e['reason']})" if e["reason"] else ""))
     failed = any(_failures(r) for r in report["members"]) or any(e["status"] == "fail" for e in report["examples"])

@@ -17,7 +17,7 @@ _MARK = "QED-TEST-REPORT "
 
 class ClauseResult(BaseModel):
     clause: str
-    status: str  # pass | fail | not_evaluable | untested
+    status: str  # pass | fail | not_evaluable | untested | inconclusive (an unchecked requires may be broken)
     checked: int = 0
     slow: int = 0  # evaluations skipped because the clause took longer than QED_CALL_SECONDS
     counterexample: str | None = None
@@ -32,6 +32,8 @@ class MemberTests(BaseModel):
     slow: int = 0  # inputs skipped because one call took longer than QED_CALL_SECONDS
     unsatisfiable: bool = False
     errors: list[str] = Field(default_factory=list)
+    inconclusive_errors: list[str] = Field(default_factory=list)  # may come from an unchecked requires
+    unchecked_requires: list[str] = Field(default_factory=list)
     clauses: list[ClauseResult] = Field(default_factory=list)
 
 
@@ -102,6 +104,8 @@ def render(report: TestReport) -> str:
             lines.append(f"  {c.status:13} ensures {c.clause}{extra}")
         for e in m.errors:
             lines.append(f"  error: {e}")
+        for e in m.inconclusive_errors:
+            lines.append(f"  inconclusive: {e}")
     for e in report.examples:
         lines.append(f"example {e.call} == {e.expect}: {e.status}" + (f" ({e.reason})" if e.reason else ""))
     if report.problem:

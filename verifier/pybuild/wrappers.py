@@ -76,6 +76,10 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
         by_owner.setdefault(h.owner, []).append(h)
     dts = []
     for i, dt in enumerate(api.datatypes):
+        if dt.co:
+            skipped.append(f"codatatype {key(dt.module, dt.name)}: its values can be infinite, so they are not "
+                           "converted to Python")
+            continue
         gm = gen.get(module_file(dt.module))
         ctors = []
         ok = gm is not None
