@@ -110,6 +110,15 @@ def test_helpers_are_written_into_their_modules():
     assert comb.text.count("QedPre_DivMod_1") == 1
 
 
+def test_untyped_array_gets_no_snapshot():
+    src = "method R(a: array)\n  modifies a\n  ensures a.Length == old(a.Length)\n  ensures a.Length >= 0\n{ }\n"
+    api = read_interface(src)
+    assert resolve(api.members[0].params[0].type, api, ()) == ("array", ("any",))
+    post = [h for h in helpers_for(api, api.members) if h.purpose == "post"]
+    assert not post[0].ok and "element type" in post[0].reason
+    assert post[1].ok and "qedold" not in post[1].text
+
+
 def test_examples_become_methods():
     api = read_interface(SRC)
     ex = example_helpers(api, [("DivMod(7, 2)", "(3, 1)"), ("Outer.Inner.F(1, [])", "0")])

@@ -97,6 +97,20 @@ def _verify(artifact: Path, spec: Path | None, timeout: float, use_cache: bool):
     return res
 
 
+def _smoke_import(out_dir: Path, pkg: str) -> None:
+    """Import the new package in a child Python: Dafny's Python backend has bugs of its own (e.g. a class
+    emitted before the trait it extends), and a package that does not import must not pass as built."""
+    from verifier import procs
+    from verifier.errors import ToolchainError
+
+    res = procs.run([sys.executable, "-c", f"import {pkg}"], timeout=120, cwd=out_dir, memory_mb=2048)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["(no message)"])[-1] if not res.timed_out else "timed out"
+        raise ToolchainError(f"the Python code Dafny generated for this program does not import: {last}",
+                             fix="a Dafny Python-backend limitation; simplify the program (e.g. classes and "
+                                 "traits) or report it to Dafny")
+
+
 def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, name: str | None = None,
                   description: str | None = None, certificate: dict | None = None,
                   examples: list[tuple[str, str]] | None = None, verify: bool = True, timeout: float = 600.0,
@@ -163,6 +177,7 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
     test_name = f"test_{pkg}.py"
     target = package.prepare_out(out_dir, pkg)
     written = [f"{pkg}/{r}" for r in package.write_tree(target, files)]
+    _smoke_import(out_dir, pkg)
     test_src = proptests.render(plan, api.modules, pkg, ex_rows)
     (out_dir / test_name).write_text(test_src, encoding="utf-8")
     spec_sha = _sha(Path(spec)) if spec else None

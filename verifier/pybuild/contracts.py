@@ -49,7 +49,7 @@ def _decl_params(m: Member, api: Interface, with_outs: bool) -> tuple[list[str],
     return formals, heap
 
 
-def rewrite_old(clause: str, snapshots: dict[str, str]) -> str | None:
+def rewrite_old(clause: str, snapshots: dict[str, str | None]) -> str | None:
     """`old(E)` -> `(E')` where E' reads the snapshot of each modified array (`a[i]` -> `qedold_a[i]`,
     `a.Length` -> `|qedold_a|`), `unchanged(a)` -> `a[..] == qedold_a`; None when E uses a modified array in
     any other way, or for `old@label`."""
@@ -62,7 +62,7 @@ def rewrite_old(clause: str, snapshots: dict[str, str]) -> str | None:
         t = toks[i]
         if t.kind in (KEYWORD, IDENT) and t.text == "unchanged":
             # unchanged(a) for a modified array a: its contents equal the snapshot
-            if i + 3 < len(toks) and toks[i + 1].text == "(" and toks[i + 2].text in snapshots \
+            if i + 3 < len(toks) and toks[i + 1].text == "(" and snapshots.get(toks[i + 2].text) \
                     and toks[i + 3].text == ")":
                 out.append(f"({toks[i + 2].text}[..] == {snapshots[toks[i + 2].text]})")
                 i += 4
@@ -88,6 +88,8 @@ def rewrite_old(clause: str, snapshots: dict[str, str]) -> str | None:
             while k < len(inner):
                 u = inner[k]
                 if u.kind == IDENT and u.text in snapshots and (k == 0 or inner[k - 1].text != "."):
+                    if snapshots[u.text] is None:
+                        return None
                     nxt = inner[k + 1] if k + 1 < len(inner) else None
                     if nxt is not None and nxt.text == "[":
                         parts.append(snapshots[u.text])
@@ -121,9 +123,12 @@ def helpers_for(api: Interface, members: list[Member]) -> list[Helper]:
             text = f"predicate {name}{tp}({', '.join(formals)}){reads}\n{{\n  {clause}\n}}\n"
             out.append(Helper(name, m.module, "pre", m.qualified, k, clause, text))
         pformals, pheap = _decl_params(m, api, with_outs=True)
-        snapshots: dict[str, str] = {}
+        snapshots: dict[str, str | None] = {}
         for p in m.params:
             if p.name in m.modifies and p.type[0] == "array" and not p.ghost:
+                if len(p.type) < 2:  # `a: array` (element type left to Dafny): no snapshot can be declared
+                    snapshots[p.name] = None
+                    continue
                 snap = f"qedold_{p.name}"
                 snapshots[p.name] = snap
                 pformals.append(f"{snap}: seq<{show(p.type[1])}>")
@@ -133,7 +138,8 @@ def helpers_for(api: Interface, members: list[Member]) -> list[Helper]:
             body = rewrite_old(clause, snapshots)
             if body is None:
                 out.append(Helper(name, m.module, "post", m.qualified, k, clause, "",
-                                  "uses old(...) or unchanged(...) beyond array elements and lengths"))
+                                  "uses old(...) or unchanged(...) beyond the elements and lengths of arrays with "
+                                  "a written element type"))
                 continue
             text = f"predicate {name}{tp}({', '.join(pformals)}){preads}\n{{\n  {body}\n}}\n"
             out.append(Helper(name, m.module, "post", m.qualified, k, clause, text))

@@ -173,7 +173,7 @@ def run_member(module_path, name):
         except _qed.ContractViolation:
             assume(False)
             return
-        except _Slow:
+        except (_Slow, RecursionError, MemoryError):  # too slow or too deep for Python: skip the input
             counts["slow"] += 1
             assume(False)
             return
@@ -201,7 +201,7 @@ def run_member(module_path, name):
             try:
                 with _time_limit(CALL_SECONDS):
                     ok = c["fn"](*dargs, *douts, *dsnaps) is True
-            except _Slow:
+            except (_Slow, RecursionError, MemoryError):
                 c["slow"] = c.get("slow", 0) + 1
                 continue
             except Exception as e:
@@ -289,7 +289,7 @@ if __name__ == "__main__":
     else:
         for r in report["members"]:
             print(f"{r['python']}: {r['valid']} inputs met the preconditions ({r['tried']} drawn"
-                  + (f", {r['slow']} skipped as slow" if r["slow"] else "") + ")")
+                  + (f", {r['slow']} skipped as too slow or too deep" if r["slow"] else "") + ")")
             for c in r["clauses"]:
                 print(f"  {c['status']:13} ensures {c['clause']}"
                       + (f"  -- {c['counterexample']}" if c["counterexample"] else "")

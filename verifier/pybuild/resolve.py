@@ -33,6 +33,10 @@ def resolve(t: Type, api: Interface, module: tuple[str, ...], tvars: frozenset[s
         return _SCALAR[name]
     if _BV.fullmatch(name):
         return ("bv", int(name[2:]))
+    if name in ("seq", "set", "multiset", "array", "array2") and not args:  # `a: array`: element type inferred
+        return (name, ("any",))
+    if name == "map" and not args:
+        return ("map", ("any",), ("any",))
     if name in ("seq", "set", "multiset") and len(args) == 1:
         return (name, r(args[0]))
     if name == "map" and len(args) == 2:

@@ -29,7 +29,7 @@ class MemberTests(BaseModel):
     python: str
     tried: int
     valid: int
-    slow: int = 0  # inputs skipped because one call took longer than QED_CALL_SECONDS
+    slow: int = 0  # inputs skipped: a call took longer than QED_CALL_SECONDS or hit Python's recursion limit
     unsatisfiable: bool = False
     errors: list[str] = Field(default_factory=list)
     inconclusive_errors: list[str] = Field(default_factory=list)  # may come from an unchecked requires
@@ -95,7 +95,7 @@ def render(report: TestReport) -> str:
     lines = []
     for m in report.members:
         lines.append(f"{m.python}: {m.valid} of {m.tried} drawn inputs met the preconditions"
-                     + (f", {m.slow} skipped as slow" if m.slow else "")
+                     + (f", {m.slow} skipped as too slow or too deep" if m.slow else "")
                      + (" (none found: untested)" if m.unsatisfiable or not m.valid else ""))
         for c in m.clauses:
             extra = f" -- {c.counterexample}" if c.counterexample else ""

@@ -330,7 +330,8 @@ def _nested_array(t: tuple, inside: bool = False) -> bool:
 def contract_table(w: Wrapped) -> dict:
     """What the generated property tests need about one member (plain data)."""
     m = w.member
-    snaps = [i for i, (dn, _, t) in enumerate(w.params) if dn in m.modifies and t[0] == "array"]
+    snaps = [i for i, (dn, _, t) in enumerate(w.params)
+             if dn in m.modifies and t[0] == "array" and t[1] != ("any",)]  # `a: array` has no snapshot
     nested = any(_nested_array(t) for _, _, t in w.params) or any(_nested_array(t) for _, t in w.outs)
     return {
         "name": w.pyname,
