@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backends.dafny.syntax import IDENT, KEYWORD, NUMBER, OP, Decl, Token, outline
-from verifier.pybuild.dtypes import Param, Type, TypeSyntaxError, _Cursor, parse_params, parse_type, show
+from verifier.pybuild.dtypes import Param, Type, TypeSyntaxError, _Cursor, parse_params, parse_type
 
 
 @dataclass
@@ -262,8 +262,6 @@ def read_interface(src: str) -> Interface:
             elif d.kind in ("method", "function", "predicate"):
                 if "ghost" in d.modifiers or set(d.modifiers) & {"least", "greatest", "twostate"}:
                     continue
-                if d.kind == "method" and d.name == "Main" and not d.signature:
-                    pass
                 try:
                     api.members.append(_callable(d, src, module))
                 except TypeSyntaxError as e:
@@ -303,6 +301,3 @@ def read_interface(src: str) -> Interface:
     visit(ol.decls, ())
     return api
 
-
-def describe(p: Param) -> str:
-    return f"{p.name}: {show(p.type)}"
