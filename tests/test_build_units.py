@@ -119,6 +119,14 @@ def test_untyped_array_gets_no_snapshot():
     assert post[1].ok and "qedold" not in post[1].text
 
 
+def test_old_of_a_modified_2d_array_is_not_evaluable():
+    src = ("method M(a: array2<int>)\n  modifies a\n  ensures forall i, j :: 0 <= i < a.Length0 && 0 <= j < a.Length1"
+           " ==> a[i, j] == old(a[i, j]) + 1\n  ensures a.Length0 == old(a.Length0)\n{ assume false; }\n")
+    api = read_interface(src)
+    post = [h for h in helpers_for(api, api.members) if h.purpose == "post"]
+    assert not post[0].ok and not post[1].ok
+
+
 def test_examples_become_methods():
     api = read_interface(SRC)
     ex = example_helpers(api, [("DivMod(7, 2)", "(3, 1)"), ("Outer.Inner.F(1, [])", "0")])

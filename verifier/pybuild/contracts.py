@@ -125,8 +125,10 @@ def helpers_for(api: Interface, members: list[Member]) -> list[Helper]:
         pformals, pheap = _decl_params(m, api, with_outs=True)
         snapshots: dict[str, str | None] = {}
         for p in m.params:
-            if p.name in m.modifies and p.type[0] == "array" and not p.ghost:
-                if len(p.type) < 2:  # `a: array` (element type left to Dafny): no snapshot can be declared
+            if p.name in m.modifies and not p.ghost:
+                if p.type[0] != "array" or len(p.type) < 2:
+                    # array2, objects, `a: array` with no element type: no snapshot, so old(...) of it is not
+                    # evaluable (rewriting it to the current state would be wrong)
                     snapshots[p.name] = None
                     continue
                 snap = f"qedold_{p.name}"

@@ -39,6 +39,8 @@ def pyident(name: str) -> str:
     n = name.replace("'", "_k").replace("?", "_q")
     if n.startswith("#"):
         n = "_" + n[1:]
+    if n[:1].isdigit():  # a field may be named `0`
+        n = "_" + n
     return n + "_" if keyword.iskeyword(n) else n
 
 
