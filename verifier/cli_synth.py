@@ -138,7 +138,7 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     summary = res.summary()
     built = None
     if res.status == "verified" and not no_build:
-        built = _build(task, res, as_json)
+        built = _build(task, res)
         summary["package"] = built
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -161,22 +161,15 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     sys.exit(0 if res.status == "verified" else 1)
 
 
-def _build(task, res, quiet: bool) -> str | None:
+def _build(task, res) -> str | None:
     """Build the run's verified artifact into RUN_DIR/python/; the package folder, or None (warned) on failure."""
-    import keyword
-    import re
-
     from verifier.errors import QedError
-    from verifier.pybuild.build import build_package
+    from verifier.pybuild.build import build_package, package_name
     from verifier.runstore import RunDir
 
     run_dir = Path(res.out_dir)
     spec = Path(res.contract) if res.contract else (Path(task.spec) if task.spec is not None else None)
-    name = re.sub(r"[^A-Za-z0-9_]", "_", task.id).strip("_") or "verified"
-    if name[0].isdigit():
-        name = "p_" + name
-    if keyword.iskeyword(name) or name in sys.stdlib_module_names:
-        name += "_pkg"
+    name = package_name(Path(f"{task.id}.dfy"), None)  # named after the task, not after `artifact.dfy`
     try:
         cert = json.loads((run_dir / "certificate.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -41,11 +41,10 @@ from verifier.prompting import ChatMessage, ContractRetry, GenerateContext, Prom
     feedback_from
 from verifier.providers import Completion, CompletionRequest, Provider
 from verifier.runstore import RunDir, sha256_file, sha256_text
-from verifier.tasks import Mode, Task
+from verifier.tasks import SOURCE_SUFFIX, Mode, Task
 
 __all__ = ["Attempt", "SynthConfig", "SynthResult", "recorded_completions", "synthesize"]
 
-_SUFFIX = {"dafny": ".dfy", "lean": ".lean", "fstar": ".fst"}
 Status = Literal["verified", "exhausted", "awaiting_acceptance"]
 
 
@@ -194,7 +193,7 @@ class _Session:
         self.renderer = renderer
         self.on_attempt = on_attempt
         self.language = str(task.language)
-        self.suffix = _SUFFIX.get(self.language, ".dfy")
+        self.suffix = SOURCE_SUFFIX[self.language]
         self.started = time.monotonic()
         self.budget = _Budget(config, self.started)
         self.lock = threading.Lock()
@@ -415,11 +414,12 @@ class _Session:
         changed = getattr(self.backend, "changed_members", None)
         if changed is None:
             return None
-        members = changed(previous, path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        members = changed(previous, text)
         if not members:
             return None  # same members as before (the cache answers) or the outline cannot say
-        whole = changed("", path.read_text(encoding="utf-8")) or []
-        return members if len(members) < len(whole) else None
+        every = changed("", text) or []  # all members count as new against an empty program
+        return members if len(members) < len(every) else None
 
     # -- the end
 

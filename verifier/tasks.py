@@ -93,7 +93,8 @@ class Task(_Model):
         return Mode.from_description
 
 
-_SUFFIX = {"dafny": ".dfy", "lean": ".lean", "fstar": ".fst"}
+#: The source file suffix of each task language.
+SOURCE_SUFFIX = {"dafny": ".dfy", "lean": ".lean", "fstar": ".fst"}
 
 
 def _field_error(path: Path, err: ValidationError) -> BadInput:
@@ -142,9 +143,9 @@ def load_task(path: Path) -> Task:
         if not full.is_file():
             raise BadInput(f"{path}: field `{name}`: {rel} does not exist (looked at {full})",
                            fix=f"give the path of the file relative to {base}")
-        if full.suffix != _SUFFIX[task.language]:
+        if full.suffix != SOURCE_SUFFIX[task.language]:
             raise BadInput(f"{path}: field `{name}`: {rel} is not a {task.language} file",
-                           fix=f"use a {_SUFFIX[task.language]} file")
+                           fix=f"use a {SOURCE_SUFFIX[task.language]} file")
         setattr(task, name, full)
     return task
 
