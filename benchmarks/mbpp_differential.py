@@ -72,8 +72,13 @@ def _first_diff(a: str, b: str) -> str:
 
 
 def one(f: Path, install, timeout: float, calls: bool, props: int = 0) -> dict:
+    from backends import registry
+    from backends.base import PythonBuildRequest
     from verifier.errors import QedError
-    from verifier.pybuild.build import build_package
+
+    def build_package(artifact: Path, out: Path, **kw):
+        with registry.create_backend("dafny") as backend:
+            return backend.build_python(PythonBuildRequest(artifact=artifact, out_dir=out, **kw))
 
     row: dict = {"file": f.name, "agree": False, "cause": None}
     rc, want, err = dafny_run(install, f, timeout)
@@ -115,7 +120,7 @@ def one(f: Path, install, timeout: float, calls: bool, props: int = 0) -> dict:
         if calls:
             row.update(replay(f, out, pkg, want, timeout))
         if props:
-            from verifier.pybuild.testrun import run_tests
+            from verifier.testrun import run_tests
 
             rep = run_tests(Path(res.test_file), timeout=timeout, max_examples=props, call_seconds=1.0)
             row["props"] = {"ok": rep.ok, "counts": rep.counts(), "problem": rep.problem,

@@ -10,12 +10,30 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DAFNY = REPO.parent / "shared" / "toolchains" / "dafny" / "dafny"
 FIXTURES = Path(__file__).parent / "fixtures"
+#: A test-only backend distribution (`qedtoy`, language `toy`), registered through its own entry point.
+TOY_BACKEND = Path(__file__).parent / "toy_backend"
 
 
 def pytest_configure(config):
     # Local runs find the project's shared Dafny without setup; CI sets QED_DAFNY itself (.ci/run).
     if "QED_DAFNY" not in os.environ and SHARED_DAFNY.exists():
         os.environ["QED_DAFNY"] = str(SHARED_DAFNY)
+    # The toy backend is installed for the whole session, as a user's third-party backend would be: its
+    # dist-info folder on sys.path is all it takes (the core is not told about it).
+    import sys
+
+    if str(TOY_BACKEND) not in sys.path:
+        sys.path.append(str(TOY_BACKEND))
+    from backends import registry
+
+    registry.reload()
+
+
+def with_toy_backend(env: dict | None = None) -> dict:
+    """An environment in which a `qed` subprocess also finds the toy backend (through PYTHONPATH)."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TOY_BACKEND), env.get("PYTHONPATH")) if p)
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +60,19 @@ def cache_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def dafny_backend(dafny_install, cache_dir):
-    from backends.dafny.backend import DafnyBackend
-    from verifier.cache import Store
+    """The registry's Dafny backend with the real Dafny and this test's empty cache (closed after the test)."""
+    from backends import registry
 
-    return DafnyBackend(install=dafny_install, store=Store(cache_dir))
+    plugin = registry.plugin_for_language("dafny")
+    with plugin.create(plugin.config(toolchain=dafny_install, cache_root=cache_dir)) as backend:
+        yield backend
+
+
+def check(backend, file: Path, spec: Path | None = None, **kw):
+    """`backend.check` of one file (against `spec`); `kw` are further `CheckRequest` fields."""
+    from backends.base import CheckRequest
+
+    return backend.check(CheckRequest(file=file, contract=spec, **kw))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 
 from backends.dafny.annotate import RULES_ANNOTATE, check_annotation
 from backends.dafny.integrity import check_integrity
+from tests.conftest import check
 from verifier.errors import BadInput
 
 REPO = Path(__file__).resolve().parent.parent
@@ -307,13 +308,13 @@ def test_end_to_end_with_real_dafny(dafny_backend, write):
     good = write("sum_annotated.dfy", (FIX / "sum_annotated.dfy").read_text())
     assert check_annotation(program_text, good.read_text(), good.name) == []
     assert check_integrity(good.read_text(), good.name).ok
-    assert dafny_backend.check(good).verdict == "verified"
+    assert check(dafny_backend, good).verdict == "verified"
     # the cheat verifies too: only the guard tells it apart
     cheat = write("sum_cheat.dfy", (FIX / "sum_cheat.dfy").read_text())
-    assert dafny_backend.check(cheat).verdict == "verified"
+    assert check(dafny_backend, cheat).verdict == "verified"
     assert [v.rule for v in check_annotation(program_text, cheat.read_text(), cheat.name)] == ["QED-E201"]
     # and the program itself, without hints, does not verify
-    assert dafny_backend.check(program).verdict != "verified"
+    assert check(dafny_backend, program).verdict != "verified"
 
 
 @pytest.mark.dafny
@@ -321,9 +322,9 @@ def test_backend_runs_the_guard_in_annotate_mode(dafny_backend, write):
     program = write("sum_nohints.dfy", (REPO / "specs" / "examples" / "sum_nohints.dfy").read_text())
     good = write("sum_annotated.dfy", (FIX / "sum_annotated.dfy").read_text())
     cheat = write("sum_cheat.dfy", (FIX / "sum_cheat.dfy").read_text())
-    r = dafny_backend.check(good, program=program)
+    r = check(dafny_backend, good, program=program)
     assert r.verdict == "verified", r
-    r = dafny_backend.check(cheat, program=program)
+    r = check(dafny_backend, cheat, program=program)
     assert r.verdict != "verified" and any(v.rule == "QED-E201" for v in r.integrity), r
 
 

@@ -38,9 +38,16 @@ def _load(out: Path, pkg: str):
         sys.path.remove(str(out))
 
 
-def _build(env, fixture: str, **kw):
-    from verifier.pybuild.build import build_package
+def build_package(artifact: Path, out: Path, **kw):
+    """`qed build` through the registry's Dafny backend (its python_build capability)."""
+    from backends import registry
+    from backends.base import PythonBuildRequest
 
+    with registry.create_backend("dafny") as backend:
+        return backend.build_python(PythonBuildRequest(artifact=artifact, out_dir=out, **kw))
+
+
+def _build(env, fixture: str, **kw):
     out = env.mktemp(fixture)
     res = build_package(BUILD / f"{fixture}.dfy", out, **kw)
     return res, _load(out, res.package)
@@ -228,8 +235,6 @@ def test_spec_gate(env):
 
 
 def test_deterministic(env, kinds):
-    from verifier.pybuild.build import build_package
-
     res, _ = kinds
     again = env.mktemp("kinds_again")
     res2 = build_package(BUILD / "kinds.dfy", again)
@@ -243,7 +248,7 @@ def test_deterministic(env, kinds):
 
 
 def test_property_tests_report_per_clause(ghosts):
-    from verifier.pybuild.testrun import run_tests
+    from verifier.testrun import run_tests
 
     res, _ = ghosts
     rep = run_tests(Path(res.test_file), max_examples=30, timeout=120, call_seconds=0.5)
@@ -263,7 +268,7 @@ def test_property_tests_catch_a_broken_package(env, ghosts):
     """Tamper with the compiled code: the postcondition checks must notice."""
     import shutil
 
-    from verifier.pybuild.testrun import run_tests
+    from verifier.testrun import run_tests
 
     res, _ = ghosts
     out = env.mktemp("broken")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from verifier.pybuild.contracts import combine, example_helpers, helpers_for, rewrite_old
-from verifier.pybuild.genpy import mangle, module_file, py_name, sanitize
-from verifier.pybuild.interface import read_interface
-from verifier.pybuild.resolve import pyhint, resolve
+from backends.dafny.pybuild.contracts import combine, example_helpers, helpers_for, rewrite_old
+from backends.dafny.pybuild.genpy import mangle, module_file, py_name, sanitize
+from backends.dafny.pybuild.interface import read_interface
+from backends.dafny.pybuild.resolve import pyhint, resolve
 
 SRC = """
 datatype Shape = Rect(width: int, height: int) | Circle(real)
@@ -150,7 +150,7 @@ def test_module_files():
 
 def test_package_names():
     from verifier.errors import BadInput
-    from verifier.pybuild.build import package_name
+    from verifier.pypackage import package_name
 
     assert package_name(Path("task_id_101.dfy"), None) == "task_id_101"
     assert package_name(Path("2-sum.dfy"), None) == "p_2_sum"

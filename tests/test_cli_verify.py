@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from backends.base import CheckRequest
+from tests.conftest import check
 from verifier.cli import main
 from verifier.schema import SCHEMA_FILE, report_schema
 
@@ -127,8 +129,8 @@ def test_schema_command_prints_the_schema():
 
 
 def _fake_backend(tmp_path, body: str):
-    """A DafnyBackend whose `dafny` is a shell script running `body` (to play crashes and odd exits)."""
-    from backends.dafny.backend import DafnyBackend
+    """A Dafny backend whose `dafny` is a shell script running `body` (to play crashes and odd exits)."""
+    from backends.dafny import PLUGIN
     from toolchains.discovery import DafnyInstall
 
     exe = tmp_path / "fake-dafny"
@@ -136,7 +138,7 @@ def _fake_backend(tmp_path, body: str):
     exe.chmod(0o755)
     install = DafnyInstall(path=exe, version="4.11.0", full_version="4.11.0+fake", how="test", solver_path=None,
                            solver_version="4.12.1", solver_how="test")
-    return DafnyBackend(install=install, use_cache=False)
+    return PLUGIN.create(PLUGIN.config(toolchain=install, use_cache=False))
 
 
 def test_verifier_crash_is_exit_3(tmp_path, cache_dir):
@@ -146,26 +148,26 @@ def test_verifier_crash_is_exit_3(tmp_path, cache_dir):
 
     backend = _fake_backend(tmp_path, 'echo "Encountered internal compilation exception: Boogie program had 4 '
                                       'resolution errors"\nkill -SEGV $$\n')
-    r = backend.check(EXAMPLES / "abs.dfy")
+    r = check(backend, EXAMPLES / "abs.dfy")
     assert r.verdict == "error" and r.verifier_crashed and "crashed" in r.note
     assert exit_code(VerifyReport(results=[r], summary=VerifySummary.of([r], 0))) == 3
 
 
 def test_unexplained_exit_status_is_never_verified(tmp_path, cache_dir):
     """Exit 4 with no diagnostics (output the parser does not know) must not pass as success."""
-    r = _fake_backend(tmp_path, 'echo "something new"\nexit 4\n').check(EXAMPLES / "abs.dfy")
+    r = _fake_backend(tmp_path, 'echo "something new"\nexit 4\n').check(CheckRequest(file=EXAMPLES / "abs.dfy"))
     assert r.verdict == "error" and "exited with status 4" in r.note
 
 
 def test_silent_success_is_never_verified(tmp_path, cache_dir):
     """Exit 0 without Dafny's own 'finished ... 0 errors' summary is not evidence of a proof."""
-    r = _fake_backend(tmp_path, "exit 0\n").check(EXAMPLES / "abs.dfy")
+    r = _fake_backend(tmp_path, "exit 0\n").check(CheckRequest(file=EXAMPLES / "abs.dfy"))
     assert r.verdict == "error" and "never said it finished" in r.note
 
 
 def test_empty_folder_is_bad_input(tmp_path):
     code, _, err = qed("verify", str(tmp_path))
-    assert code == 2 and "holds no .dfy file" in err
+    assert code == 2 and "holds no .dfy" in err
 
 
 @pytest.mark.dafny

@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
+from backends.base import CheckRequest
 from backends.dafny.runner import DafnyOptions
+from tests.conftest import check
 from verifier.errors import BadInput, ToolchainError
 
 pytestmark = pytest.mark.dafny
@@ -47,7 +49,7 @@ lemma Hard2(a: int, b: int, c: int)
 
 
 def test_correct_program_is_verified(dafny_backend, write):
-    r = dafny_backend.check(write("max.dfy", GOOD))
+    r = check(dafny_backend, write("max.dfy", GOOD))
     assert r.verdict == "verified", r
     assert r.exit_code == 0 and not r.integrity and not [d for d in r.diagnostics if d.severity == "error"]
     assert [(m.name, m.outcome) for m in r.members] == [("Max", "verified")]
@@ -57,7 +59,7 @@ def test_correct_program_is_verified(dafny_backend, write):
 
 def test_broken_program_fails_with_located_kinds(dafny_backend, write):
     f = write("broken.dfy", BROKEN)
-    r = dafny_backend.check(f, display_name="broken.dfy")
+    r = check(dafny_backend, f, display_name="broken.dfy")
     assert r.verdict == "failed"
     errors = [d for d in r.diagnostics if d.severity == "error"]
     pre = next(d for d in errors if d.kind == "precondition")
@@ -70,29 +72,29 @@ def test_broken_program_fails_with_located_kinds(dafny_backend, write):
 
 
 def test_parse_and_resolution_errors_are_errors(dafny_backend, write):
-    r = dafny_backend.check(write("p.dfy", "method M() { var x := ; }\n"))
+    r = check(dafny_backend, write("p.dfy", "method M() { var x := ; }\n"))
     assert r.verdict == "error" and r.diagnostics[0].kind == "parse" and r.diagnostics[0].line == 1
-    r = dafny_backend.check(write("r.dfy", "method M() returns (b: bool) { b := 1; }\n"))
+    r = check(dafny_backend, write("r.dfy", "method M() returns (b: bool) { b := 1; }\n"))
     assert r.verdict == "error"
     assert [d.kind for d in r.diagnostics] == ["resolution"]
     assert "{" not in r.diagnostics[0].message  # placeholders filled
 
 
 def test_solver_time_limit_is_a_timeout_verdict(dafny_backend, write):
-    r = dafny_backend.check(write("hard.dfy", HARD), options=DafnyOptions(time_limit_s=1))
+    r = check(dafny_backend, write("hard.dfy", HARD), options=DafnyOptions(time_limit_s=1))
     assert r.verdict == "timeout"
     assert r.diagnostics[0].kind == "timeout" and r.members[0].outcome == "timeout"
 
 
 def test_wall_clock_limit_kills_the_verifier(dafny_backend, write):
-    r = dafny_backend.check(write("hard.dfy", HARD), timeout=1.5, options=DafnyOptions(time_limit_s=0))
+    r = check(dafny_backend, write("hard.dfy", HARD), timeout=1.5, options=DafnyOptions(time_limit_s=0))
     assert r.verdict == "timeout" and r.exit_code is None and "wall-clock" in r.note
     assert r.duration_s < 30
 
 
 def test_style_warnings_do_not_fail_a_proof(dafny_backend, write):
     src = "method M(x: int) returns (y: int)\n  requires x > 0;\n  ensures y == x\n{\n  y := x;\n}\n"
-    r = dafny_backend.check(write("style.dfy", src))
+    r = check(dafny_backend, write("style.dfy", src))
     assert r.verdict == "verified"
     [w] = r.diagnostics
     assert w.severity == "warning" and w.warning_class == "style"
@@ -100,7 +102,7 @@ def test_style_warnings_do_not_fail_a_proof(dafny_backend, write):
 
 def test_escape_warning_rejects_even_when_dafny_accepts(dafny_backend, write):
     src = "method M(x: int) returns (y: int)\n  ensures y > x\n{\n  y := x;\n  assume y > x;\n}\n"
-    r = dafny_backend.check(write("cheat.dfy", src))
+    r = check(dafny_backend, write("cheat.dfy", src))
     assert r.exit_code == 0  # Dafny itself accepts it (with a warning)
     assert r.verdict == "rejected"
     assert any(v.line == 5 for v in r.integrity)
@@ -108,66 +110,66 @@ def test_escape_warning_rejects_even_when_dafny_accepts(dafny_backend, write):
 
 def test_result_cache(dafny_backend, write):
     f = write("max.dfy", GOOD)
-    first = dafny_backend.check(f)
-    again = dafny_backend.check(f)
+    first = check(dafny_backend, f)
+    again = check(dafny_backend, f)
     assert not first.cached and again.cached and again.verdict == first.verdict
     assert again.diagnostics == first.diagnostics and again.members == first.members
     f.write_text(GOOD.replace("m == a || m == b", "m == a"), encoding="utf-8")
-    changed = dafny_backend.check(f)
+    changed = check(dafny_backend, f)
     assert not changed.cached and changed.verdict == "failed"
 
 
 def test_cache_key_covers_includes(dafny_backend, write):
     write("lib.dfy", "function Two(): int { 2 }\n")
     main = write("main.dfy", 'include "lib.dfy"\nmethod M() { assert Two() == 2; }\n')
-    r1 = dafny_backend.check(main)
+    r1 = check(dafny_backend, main)
     write("lib.dfy", "function Two(): int { 3 }\n")
-    r2 = dafny_backend.check(main)
+    r2 = check(dafny_backend, main)
     assert not r2.cached and r2.diagnostics != r1.diagnostics
     assert any(d.severity == "error" for d in r2.diagnostics)
 
 
 def test_cached_result_moves_with_the_file(dafny_backend, write):
-    dafny_backend.check(write("a/broken.dfy", BROKEN), display_name="a/broken.dfy")
-    r = dafny_backend.check(write("b/broken.dfy", BROKEN), display_name="b/broken.dfy")
+    check(dafny_backend, write("a/broken.dfy", BROKEN), display_name="a/broken.dfy")
+    r = check(dafny_backend, write("b/broken.dfy", BROKEN), display_name="b/broken.dfy")
     assert r.cached and all(d.file == "b/broken.dfy" for d in r.diagnostics)
 
 
 def test_member_filter_scopes_the_run(dafny_backend, write):
     f = write("both.dfy", GOOD + BROKEN)
-    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Max",)))
+    r = check(dafny_backend, f, options=DafnyOptions(filter_symbols=("Max",)))
     assert r.scope == ["Max"] and r.verdict == "verified"
     assert [m.name for m in r.members] == ["Max"]
-    r = dafny_backend.check(f, options=DafnyOptions(filter_symbols=("Sum",)))
+    r = check(dafny_backend, f, options=DafnyOptions(filter_symbols=("Sum",)))
     assert r.verdict == "failed" and [m.name for m in r.members] == ["Sum"]
 
 
 def test_missing_solver_is_a_toolchain_error(dafny_install, write, cache_dir):
-    from backends.dafny.backend import DafnyBackend
+    from backends.dafny import PLUGIN
 
     broken = dataclasses.replace(dafny_install, extra_args=("--solver-path", "/nonexistent/z3"))
     with pytest.raises(ToolchainError) as e:
-        DafnyBackend(install=broken, use_cache=False).check(write("max.dfy", GOOD))
+        check(PLUGIN.create(PLUGIN.config(toolchain=broken, use_cache=False)), write("max.dfy", GOOD))
     assert e.value.exit_code == 3 and "Z3" in str(e.value)
 
 
 def test_bad_inputs(dafny_backend, write, tmp_path):
     with pytest.raises(BadInput):
-        dafny_backend.check(tmp_path / "missing.dfy")
+        check(dafny_backend, tmp_path / "missing.dfy")
     bad = tmp_path / "latin1.dfy"
     bad.write_bytes("// caf\xe9\n".encode("latin-1"))
     with pytest.raises(BadInput, match="UTF-8"):
-        dafny_backend.check(bad)
+        check(dafny_backend, bad)
     spec = write("spec.dfy", "method M() returns (b: bool) ensures b == 1\n")
     with pytest.raises(BadInput, match="spec does not type-check"):
-        dafny_backend.check(write("c.dfy", "method M() returns (b: bool) ensures b == 1 { }\n"), spec)
+        check(dafny_backend, write("c.dfy", "method M() returns (b: bool) ensures b == 1 { }\n"), spec)
 
 
 def test_bodiless_function_of_an_empty_type_is_rejected(dafny_backend, write):
     """Dafny 4.11 accepts this proof of `false` without a warning: a bodiless function is not harmless."""
     src = ("type Empty = x: int | false witness *\nfunction F(): Empty\n"
            "lemma Bad() ensures false { var e := F(); assert e in {}; }\n")
-    r = dafny_backend.check(write("empty.dfy", src))
+    r = check(dafny_backend, write("empty.dfy", src))
     assert r.exit_code == 0 and not r.diagnostics  # Dafny alone: verified, no warning at all
     assert r.verdict == "rejected"
     assert [v.rule for v in r.integrity] == ["QED-E107"] and r.integrity[0].line == 2
@@ -176,7 +178,7 @@ def test_bodiless_function_of_an_empty_type_is_rejected(dafny_backend, write):
 def test_verifier_checks_the_exact_text_the_guard_read(dafny_backend, write):
     """The file is snapshotted when the check starts: rewriting it meanwhile changes nothing."""
     f = write("max.dfy", GOOD)
-    pending = dafny_backend.begin(f)
+    pending = dafny_backend.begin(CheckRequest(file=f))
     f.write_text("method Max() ensures false { assume false; }\n", encoding="utf-8")
     r = pending.finish()
     assert r.verdict == "verified" and [m.name for m in r.members] == ["Max"]
@@ -185,18 +187,18 @@ def test_verifier_checks_the_exact_text_the_guard_read(dafny_backend, write):
 def test_crlf_and_lone_cr_files(dafny_backend, tmp_path):
     crlf = tmp_path / "crlf.dfy"
     crlf.write_bytes(GOOD.replace("\n", "\r\n").encode())
-    assert dafny_backend.check(crlf).verdict == "verified"
+    assert check(dafny_backend, crlf).verdict == "verified"
     # A lone CR ends a `//` comment for Dafny: the `assume` after it is real code, and it is caught.
     cr = tmp_path / "cr.dfy"
     cr.write_bytes(b"method M() ensures false {\n  // note\rassume false;\n}\n")
-    r = dafny_backend.check(cr)
+    r = check(dafny_backend, cr)
     assert r.verdict == "rejected" and any(v.rule == "QED-E101" for v in r.integrity)
 
 
 def test_dafny_escape_warning_does_not_repeat_a_guard_finding(dafny_backend, write):
     """Dafny warns on the `ensures` line of a bodiless method; the guard reports the method itself. One finding."""
     src = "method R(x: int) returns (y: int)\n  ensures y > x\nmethod M() { var y := R(1); assert y > 1; }\n"
-    r = dafny_backend.check(write("bodiless.dfy", src))
+    r = check(dafny_backend, write("bodiless.dfy", src))
     assert r.verdict == "rejected"
     assert [(v.rule, v.member) for v in r.integrity] == [("QED-E107", "R")]
     assert any(d.warning_class == "escape" and d.line == 2 for d in r.diagnostics)  # still listed as a warning
@@ -208,7 +210,7 @@ def test_cached_outcomes_are_judged_by_the_current_classifier(dafny_backend, wri
 
     src = "method M(x: int) returns (y: int)\n  requires x > 0;\n  ensures y == x\n{\n  y := x;\n}\n"
     f = write("style.dfy", src)
-    assert dafny_backend.check(f).diagnostics[0].warning_class == "style"
+    assert check(dafny_backend, f).diagnostics[0].warning_class == "style"
     monkeypatch.setattr(messages, "_STYLE_WARNINGS", messages.re.compile(r"(?!x)x"))
-    again = dafny_backend.check(f)
+    again = check(dafny_backend, f)
     assert again.cached and again.diagnostics[0].warning_class == "other"

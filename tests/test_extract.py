@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from verifier.extract import Extracted, ExtractionError, extract_code
+from verifier.extract import Extracted, ExtractionError
+from verifier.extract import extract_code as _extract_code
+
+
+def extract_code(text, language="dafny"):
+    return _extract_code(text, language)
 
 PROG = "method Max(a: int, b: int) returns (m: int)\n  ensures m >= a && m >= b\n{\n  m := if a > b then a else b;\n}\n"
 PROG2 = "function Double(x: int): int { 2 * x }\n"

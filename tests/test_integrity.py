@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from backends.dafny.integrity import (
-    ALLOWED_ATTRIBUTES, PERF_ATTRIBUTES, RULES, IntegrityReport, check_integrity, contract_of)
+    ALLOWED_ATTRIBUTES,
+    PERF_ATTRIBUTES,
+    RULES,
+    IntegrityReport,
+    check_integrity,
+    contract_of,
+)
 from verifier.errors import BadInput
 from verifier.procs import run
 

@@ -9,12 +9,25 @@ import pytest
 from verifier.errors import BadInput
 from verifier.models import Diagnostic, FileResult, IntegrityViolation, RelatedLocation
 from verifier.prompting import (
-    BUNDLED_PROMPTS, FeedbackItem, GenerateContext, PromptLimits, PromptRenderer, RepairContext, bound_feedback,
-    feedback_from, guidance_for, source_excerpt,
+    BUNDLED_PROMPTS,
+    FeedbackItem,
+    GenerateContext,
+    Guidance,
+    PromptLimits,
+    PromptRenderer,
+    RepairContext,
+    bound_feedback,
+    source_excerpt,
 )
+from verifier.prompting import feedback_from as _feedback_from
 from verifier.tasks import Task, load_task
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+GUIDANCE = Guidance.load(BUNDLED_PROMPTS / "dafny" / "guidance.yaml")
+
+
+def feedback_from(result, source, limits=None):
+    return _feedback_from(result, source, GUIDANCE, limits)
 
 SUM = """\
 method SumTo(n: nat) returns (s: nat)
@@ -62,12 +75,12 @@ def test_postcondition_repair_prompt():
     assert "12 | }" in item.source_excerpt and "10 |     s := s + i;" in item.source_excerpt
     assert item.source_excerpt.splitlines()[-1].endswith("| ^")
 
-    msgs = PromptRenderer().repair(RepairContext(task=_task(), candidate=SUM, feedback=items, round=2))
+    msgs = PromptRenderer(language="dafny").repair(RepairContext(task=_task(), candidate=SUM, feedback=items, round=2))
     assert [m.role for m in msgs] == ["system", "user"]
     text = msgs[-1].content
     assert "`ensures s == n * (n + 1) / 2`" in text  # the failing clause, quoted from the candidate
     assert "12 | }" in text  # numbered source line
-    assert guidance_for("postcondition") in text
+    assert GUIDANCE.for_kind("postcondition") in text
     assert SUM.strip() in text  # the previous candidate, whole
     assert "repair round 2" in text
     assert "assume" in text  # the rules are restated
@@ -94,14 +107,14 @@ def test_invariant_entry_and_maintained_get_different_guidance():
     assert "iteration can break it" in kept.guidance
     kinds = ["precondition", "postcondition", "invariant_entry", "invariant_maintained", "decreases", "frame",
              "reads", "index_out_of_range", "division_by_zero", "timeout", "resource_limit", "parse", "resolution"]
-    advice = [guidance_for(k) for k in kinds] + [guidance_for("integrity", "QED-E101"),
-                                                 guidance_for("integrity", "QED-E005")]
+    advice = [GUIDANCE.for_kind(k) for k in kinds] + [GUIDANCE.for_violation("escape"),
+                                                 GUIDANCE.for_violation("contract")]
     assert len(set(advice)) == len(advice)  # each distinct
 
 
 def test_integrity_violation_in_plain_words():
     cheat = SUM.replace("    s := s + i;\n", "    s := s + i;\n    assume s == i * (i + 1) / 2;\n")
-    v = IntegrityViolation(rule="QED-E101", file="sum.dfy", line=11, column=5, member="SumTo",
+    v = IntegrityViolation(rule="QED-E101", family="escape", file="sum.dfy", line=11, column=5, member="SumTo",
                            message="`assume` at line 11 escapes proof: the verifier takes it as true without "
                                    "checking. Replace it with an `assert` you can prove.")
     res = FileResult(file="sum.dfy", verdict="rejected", integrity=[v], diagnostics=[
@@ -115,7 +128,7 @@ def test_integrity_violation_in_plain_words():
     ])
     items = feedback_from(res, cheat)
     assert [i.kind for i in items] == ["assertion", "integrity", "escape_warning"]  # errors, violations, escapes
-    text = PromptRenderer().repair(RepairContext(task=_task(), candidate=cheat, feedback=items))[-1].content
+    text = PromptRenderer(language="dafny").repair(RepairContext(task=_task(), candidate=cheat, feedback=items))[-1].content
     assert "integrity violation" in text
     assert "The integrity guard rejects the program (rule QED-E101): `assume` at line 11 escapes proof" in text
     assert "assume s == i * (i + 1) / 2;" in text
@@ -133,7 +146,7 @@ def test_huge_verifier_output_is_bounded():
     items = feedback_from(res, candidate)
     assert len(items) == 500
     limits = PromptLimits()
-    renderer = PromptRenderer()
+    renderer = PromptRenderer(language="dafny")
     bounded = renderer.bound(RepairContext(task=_task(), candidate=candidate, feedback=items))
     assert len(bounded.feedback) <= limits.max_items
     assert bounded.omitted == 500 - len(bounded.feedback)
@@ -163,7 +176,7 @@ def test_tight_budget_keeps_priority_and_first_item():
 def test_extraction_error_feedback_renders():
     ctx = RepairContext(task=_task(), candidate=None, round=3,
                         extraction_error="Your answer has no ```dafny code block. Put the whole program in one.")
-    text = PromptRenderer().repair(ctx)[-1].content
+    text = PromptRenderer(language="dafny").repair(ctx)[-1].content
     assert "no usable program" in text
     assert "Your answer has no ```dafny code block" in text
     assert "Your previous program" not in text
@@ -173,7 +186,7 @@ def test_extraction_error_feedback_renders():
 def test_generate_prompts_for_examples(name):
     task = load_task(EXAMPLES / f"{name}.yaml")
     ctx = GenerateContext.for_task(task)
-    renderer = PromptRenderer()
+    renderer = PromptRenderer(language="dafny")
     if name == "clamp":
         assert ctx.mode == "from_description"
         text = _content(renderer.write_contract(ctx))
@@ -202,7 +215,7 @@ def test_custom_prompts_dir_overrides(tmp_path):
     (tmp_path / "dafny" / "system.j2").write_text("CUSTOM SYSTEM for {{ language }}\n")
     (tmp_path / "dafny" / "generate.j2").write_text("CUSTOM {{ ctx.task.id }} / {{ ctx.mode }}\n")
     task = load_task(EXAMPLES / "abs.yaml")
-    msgs = PromptRenderer(prompts_dir=tmp_path).generate(GenerateContext.for_task(task))
+    msgs = PromptRenderer(prompts_dir=tmp_path, language="dafny").generate(GenerateContext.for_task(task))
     assert msgs[0].content == "CUSTOM SYSTEM for dafny\n"
     assert msgs[1].content == "CUSTOM abs / implement\n"
 
@@ -210,10 +223,10 @@ def test_custom_prompts_dir_overrides(tmp_path):
 def test_missing_template_is_bad_input(tmp_path):
     (tmp_path / "dafny").mkdir()
     with pytest.raises(BadInput) as e:
-        PromptRenderer(prompts_dir=tmp_path).system()
+        PromptRenderer(prompts_dir=tmp_path, language="dafny").system()
     assert "system.j2" in str(e.value) and e.value.fix
     with pytest.raises(BadInput):
-        PromptRenderer(prompts_dir=tmp_path / "nowhere")
+        PromptRenderer(prompts_dir=tmp_path / "nowhere", language="dafny")
     with pytest.raises(BadInput) as e:
         PromptRenderer(language="lean").system()  # no bundled lean templates yet
     assert "lean" in str(e.value)
@@ -224,7 +237,7 @@ def test_strict_undefined_is_bad_input(tmp_path):
     (tmp_path / "dafny" / "system.j2").write_text("sys\n")
     (tmp_path / "dafny" / "generate.j2").write_text("{{ ctx.task.no_such_field }}\n")
     (tmp_path / "dafny" / "repair.j2").write_text("{% if %}\n")
-    renderer = PromptRenderer(prompts_dir=tmp_path)
+    renderer = PromptRenderer(prompts_dir=tmp_path, language="dafny")
     task = load_task(EXAMPLES / "abs.yaml")
     with pytest.raises(BadInput) as e:
         renderer.generate(GenerateContext.for_task(task))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from fake_openai import FakeServer, err_body, ok_body
+
 from verifier.cache import Store
 from verifier.prompting import ChatMessage
 from verifier.providers import (

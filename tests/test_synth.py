@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from verifier.cli import main
 from verifier.errors import BadInput
 from verifier.providers import ScriptedProvider
-from verifier.synth import synthesize
+from verifier.synth import SynthConfig, synthesize
 from verifier.tasks import load_task
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "specs" / "examples"
@@ -89,7 +89,9 @@ def test_garbage_then_correct(tmp_path, dafny_backend):
     kinds = [e["event"] for e in ev]
     assert kinds[0] == "start" and kinds[-1] == "end"
     assert kinds.count("prompt") == kinds.count("response") == kinds.count("extraction") == 3
-    assert kinds.count("candidate") == kinds.count("verifier") == 1
+    assert kinds.count("candidate") == 1
+    checks = [e["checked_by"] for e in ev if e["event"] == "verifier"]
+    assert checks == ["session", "batch"]  # the warm session steers, the batch command decides
     assert kinds.count("verdict") == 3
 
 
@@ -163,9 +165,9 @@ def test_wall_time_budget_stops_the_run(tmp_path):
 
 @pytest.mark.dafny
 def test_first_verified_sample_wins_and_the_others_stop(tmp_path, dafny_backend):
-    from verifier.synth import SynthConfig
-
     import time
+
+    from verifier.synth import SynthConfig
 
     class SlowForSample0(ScriptedProvider):
         def complete(self, req):
@@ -182,11 +184,40 @@ def test_first_verified_sample_wins_and_the_others_stop(tmp_path, dafny_backend)
     assert len([r for r in provider.requests if r.sample == 0]) < 3  # sample 0 stopped early
 
 
-def test_from_description_needs_a_backend(tmp_path):
-    (tmp_path / "t.yaml").write_text("id: t\nlanguage: dafny\ndescription: do it\n", encoding="utf-8")
-    with pytest.raises(BadInput, match="need a verifier backend"):
-        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path,
-                   backend=None)
+def test_a_backend_of_another_language_is_refused(tmp_path):
+    """Through the Python API, a task's candidates never go to a backend of another language."""
+    from backends.base import Backend, BackendPlugin
+    from backends.lean import LEAN
+
+    class LeanLike(BackendPlugin):
+        language = LEAN
+
+        def create(self, config=None):
+            class B(Backend):
+                def toolchain(self):
+                    raise AssertionError("never asked")
+
+                def _begin(self, request):
+                    raise AssertionError("never asked")
+
+            return B(self, self.config())
+
+    with pytest.raises(BadInput, match="written in dafny"):
+        synthesize(load_task(TASK), ScriptedProvider([]), model="m", out_dir=tmp_path, backend=LeanLike().create())
+
+
+def test_a_task_in_a_language_without_backend_stops_with_exit_3(tmp_path):
+    """Until the Lean backend lands, a `language: lean` task names Lean and how to get it, never Dafny."""
+    from verifier.errors import BackendUnavailable
+
+    (tmp_path / "t.yaml").write_text("id: t\nlanguage: lean\ndescription: do it\n", encoding="utf-8")
+    with pytest.raises(BackendUnavailable) as e:
+        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path)
+    assert e.value.exit_code == 3 and "Lean 4" in str(e.value) and "elan" in str(e.value)
+    assert "Dafny" not in str(e.value)
+    r = _cli("synth", str(tmp_path / "t.yaml"), "--model", "m", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 3 and "Lean 4" in r.output and "Dafny" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
 
 
 def _cli(*args):
@@ -591,7 +622,7 @@ def test_cli_retries_a_rate_limit_then_fails_clearly_on_auth(tmp_path, dafny_ins
 
 @pytest.mark.dafny
 def test_repair_rounds_verify_the_changed_members_first(tmp_path, dafny_backend):
-    """Round 2 changes only `Abs` (still wrong): only `Abs` is verified. Round 3 fixes it: `Abs` passes alone,
+    """(--session cli) Round 2 changes only `Abs` (still wrong): only `Abs` is verified. Round 3 fixes it: `Abs` passes alone,
     then the whole file is verified, and only that gives `verified`."""
     spec = tmp_path / "two.spec.dfy"
     spec.write_text("method Abs(x: int) returns (y: int)\n  ensures y >= 0 && (y == x || y == -x)\n\n"
@@ -604,7 +635,8 @@ def test_repair_rounds_verify_the_changed_members_first(tmp_path, dafny_backend)
     wrong2 = abs_head + "{\n  y := x + 0;\n}\n\n" + max_ok
     right = abs_head + "{\n  if x < 0 { y := -x; } else { y := x; }\n}\n\n" + max_ok
     res = synthesize(load_task(tmp_path / "two.yaml"), ScriptedProvider([fenced(wrong1), fenced(wrong2), fenced(right)]),
-                     model="m", rounds=3, out_dir=tmp_path / "runs", backend=dafny_backend)
+                     config=SynthConfig(model="m", rounds=3, session="cli"), out_dir=tmp_path / "runs",
+                     backend=dafny_backend)
     assert [a.outcome for a in res.attempts] == ["failed", "failed", "verified"]
     assert "only the changed members: Abs" in res.attempts[1].message
     ver = [e for e in events(res) if e["event"] == "verifier"]
@@ -631,9 +663,21 @@ def test_a_failing_sample_stops_the_others_and_kills_their_verifier(tmp_path):
         def cancel(self):
             cancelled.set()
 
-    class Backend:
-        def begin(self, *a, **kw):
-            return Hanging()
+    from backends.base import Backend, BackendPlugin
+    from backends.dafny import DAFNY
+
+    class HangingPlugin(BackendPlugin):
+        language = DAFNY
+
+        def create(self, config=None):
+            class HangingBackend(Backend):
+                def toolchain(self):
+                    raise AssertionError("not needed")
+
+                def _begin(self, request):
+                    return Hanging()
+
+            return HangingBackend(self, self.config())
 
     class Provider(ScriptedProvider):
         def complete(self, req):
@@ -645,7 +689,7 @@ def test_a_failing_sample_stops_the_others_and_kills_their_verifier(tmp_path):
     start = time.monotonic()
     with pytest.raises(ProviderError):
         synthesize(load_task(TASK), Provider({0: [fenced(CORRECT)]}), config=SynthConfig(model="m", samples=2, jobs=2),
-                   out_dir=tmp_path, backend=Backend())
+                   out_dir=tmp_path, backend=HangingPlugin().create())
     assert cancelled.is_set() and time.monotonic() - start < 10
 
 
@@ -656,3 +700,128 @@ def test_a_server_without_usage_is_charged_an_estimate(tmp_path):
     res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=10, max_tokens=2500),
                      out_dir=tmp_path, backend=None)
     assert res.reason == "tokens" and 2 <= len(provider.requests) <= 3 and res.tokens >= 2500
+
+
+# --- warm sessions ---------------------------------------------------------------------------------------------
+
+
+def _warm_backend(session_says, batch_says, opened: list):
+    """A Dafny-language backend whose warm session answers `session_says(text)` ("clean", "failed" or "crash")
+    and whose batch command answers `batch_says(text)` (a verdict)."""
+    from backends.base import Backend, BackendPlugin, Capability, PendingCheck, Session, SessionConfig, WarmCheck
+    from backends.dafny import DAFNY
+    from verifier.models import Diagnostic, FileResult
+
+    class FakeSession(Session):
+        name = "fake server"
+
+        def __init__(self):
+            self.closed = False
+            opened.append(self)
+
+        def outcome(self, file, source, request):
+            raise AssertionError("check_warm answers directly")
+
+        def close(self):
+            self.closed = True
+
+    def result(text, verdict, by):
+        diags = [] if verdict == "verified" else [Diagnostic(severity="error", kind="postcondition", message="nope",
+                                                             file="c.dfy", line=1)]
+        return FileResult(file="c.dfy", verdict=verdict, diagnostics=diags, checked_by=by)
+
+    class Pending(PendingCheck):
+        def __init__(self, text):
+            self.text = text
+
+        def finish(self):
+            return result(self.text, batch_says(self.text), "batch")
+
+        def cancel(self):
+            pass
+
+    class Plugin(BackendPlugin):
+        language = DAFNY
+        capabilities = frozenset({Capability.sessions})
+
+        def create(self, config=None):
+            class B(Backend):
+                def toolchain(self):
+                    from verifier.models import ToolchainRef
+
+                    return ToolchainRef(name="fake")
+
+                def _begin(self, request):
+                    return Pending(request.file.read_text())
+
+                def _open_session(self):
+                    return FakeSession()
+
+                def check_warm(self, request, session):
+                    says = session_says(request.file.read_text())
+                    if says == "crash":
+                        return WarmCheck(clean=False, feedback=None, duration_s=0.01, session=session.name,
+                                         answered=False, detail="the server died")
+                    fb = None if says == "clean" else result(request.file.read_text(), "failed", "session")
+                    return WarmCheck(clean=fb is None, feedback=fb, duration_s=0.01, session=session.name)
+
+            return B(self, BackendConfig(sessions=SessionConfig(pool_size=2)))
+
+    from backends.base import BackendConfig
+
+    return Plugin().create()
+
+
+def test_warm_session_feedback_steers_and_only_the_batch_command_verifies(tmp_path):
+    opened = []
+    backend = _warm_backend(lambda t: "failed" if "WRONG" in t else "clean",
+                            lambda t: "verified" if "RIGHT" in t else "failed", opened)
+    provider = ScriptedProvider([fenced("// WRONG\n" + WRONG), fenced("// RIGHT\n" + CORRECT)])
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=3), out_dir=tmp_path,
+                     backend=backend, task_file=TASK)
+    assert res.status == "verified" and res.session == "warm" and res.summary()["session"] == "warm"
+    ver = [(e["round"], e["checked_by"]) for e in events(res) if e["event"] == "verifier"]
+    assert ver == [(1, "session"), (2, "session"), (2, "batch")]  # round 1's problems came from the session
+    assert res.attempts[0].outcome == "failed" and "postcondition" in provider.requests[1].messages[-1].content
+    assert json.loads((Path(res.out_dir) / "run.json").read_text())["session"] == "warm"
+    assert all(e.get("duration_s") is not None for e in events(res) if e["event"] == "verifier")
+    assert len(opened) == 1 and opened[0].closed  # one session, shut down at the end
+    cert = json.loads((Path(res.out_dir) / "certificate.json").read_text())
+    assert cert["verdict"] == "verified"
+
+
+def test_a_disagreement_between_session_and_batch_is_recorded_and_the_batch_wins(tmp_path):
+    backend = _warm_backend(lambda t: "clean", lambda t: "failed", [])
+    res = synthesize(load_task(TASK), ScriptedProvider([fenced(CORRECT)]), config=SynthConfig(model="m", rounds=1),
+                     out_dir=tmp_path, backend=backend)
+    assert res.status == "exhausted" and res.attempts[0].outcome == "failed"
+    (dis,) = [e for e in events(res) if e["event"] == "session_disagreement"]
+    assert dis["batch_verdict"] == "failed" and dis["session"] == "fake server"
+
+
+def test_a_session_that_cannot_answer_leaves_the_round_to_the_batch_command(tmp_path):
+    backend = _warm_backend(lambda t: "crash", lambda t: "verified", [])
+    res = synthesize(load_task(TASK), ScriptedProvider([fenced(CORRECT)]), config=SynthConfig(model="m", rounds=1),
+                     out_dir=tmp_path, backend=backend)
+    assert res.status == "verified"
+    warm = [e for e in events(res) if e["event"] == "verifier" and e["checked_by"] == "session"]
+    assert warm[0]["answered"] is False and warm[0]["detail"] == "the server died"
+    assert not [e for e in events(res) if e["event"] == "session_disagreement"]
+
+
+def test_concurrent_samples_share_a_small_pool_of_sessions(tmp_path):
+    opened = []
+    backend = _warm_backend(lambda t: "failed", lambda t: "failed", opened)
+    res = synthesize(load_task(TASK), ScriptedProvider([fenced(WRONG)] * 12),
+                     config=SynthConfig(model="m", samples=4, rounds=3, jobs=4), out_dir=tmp_path, backend=backend)
+    assert res.status == "exhausted" and len(res.attempts) == 12
+    assert 1 <= len(opened) <= 2 and all(s.closed for s in opened)  # pool_size 2 for 4 concurrent samples
+
+
+def test_session_cli_uses_the_batch_command_only(tmp_path):
+    opened = []
+    backend = _warm_backend(lambda t: "failed", lambda t: "verified", opened)
+    res = synthesize(load_task(TASK), ScriptedProvider([fenced(CORRECT)]),
+                     config=SynthConfig(model="m", rounds=1, session="cli"), out_dir=tmp_path, backend=backend)
+    assert res.status == "verified" and res.session == "cli" and not opened
+    assert [e["checked_by"] for e in events(res) if e["event"] == "verifier"] == ["batch"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import check
 from verifier.cli import main
 from verifier.errors import BadInput
 from verifier.schema import TASK_SCHEMA_FILE
@@ -56,7 +57,7 @@ def test_spec_must_match_the_language(tmp_path):
     (tmp_path / "a.lean").write_text("def f := 1\n")
     p = tmp_path / "t.yaml"
     p.write_text("id: a\nlanguage: dafny\ndescription: x\nspec: a.lean\n")
-    with pytest.raises(BadInput, match="not a dafny file"):
+    with pytest.raises(BadInput, match="not a Dafny file"):
         load_task(p)
 
 
@@ -87,5 +88,5 @@ def test_every_example_task_is_usable(dafny_backend):
                                                 ("count.yaml", "count.dfy")])
 def test_example_tasks_have_a_verified_reference_solution(dafny_backend, task_name, solution):
     task = load_task(EXAMPLES / task_name)
-    res = dafny_backend.check(EXAMPLES / solution, task.spec, program=task.program, timeout=300)
+    res = check(dafny_backend, EXAMPLES / solution, task.spec, program=task.program, timeout=300)
     assert res.verdict == "verified", (res.diagnostics, res.integrity)

@@ -515,7 +515,7 @@ def test_install_via_dotnet_failure_leaves_nothing(tmp_path):
 def test_status_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("QED_DAFNY", str(release_layout(tmp_path / "r")))
     rows = {r.name: r for r in status()}
-    assert set(rows) == {"dafny", "lean", "fstar"}
+    assert {"dafny", "lean", "fstar"} <= set(rows)  # and any other registered backend's
     d = rows["dafny"]
     assert d.ok and d.found and d.version == "4.11.0" and d.how == "QED_DAFNY" and d.solver.works
     assert not rows["lean"].found and "elan" in rows["lean"].problem

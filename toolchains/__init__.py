@@ -15,7 +15,6 @@ from typing import Any
 _EXPORTS = {
     "DafnyInstall": "discovery",
     "SolverFound": "discovery",
-    "UnusableDafny": "discovery",
     "locate_dafny": "discovery",
     "search_dafny": "discovery",
     "pinned_dafny_version": "discovery",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 if TYPE_CHECKING:
     from verifier.models import ToolchainRef
 
-from verifier.errors import ToolchainError
+from verifier.errors import ToolchainError, UnusableToolchain
 
 from .manifest import load_manifest
 from .paths import EXE, dafny_install_root, expand, home, is_executable_file, which
@@ -91,29 +91,6 @@ class DafnyInstall:
         from verifier.models import ToolchainRef  # lazy: keeps `qed verify` start-up light
 
         return ToolchainRef(name="dafny", version=self.full_version, path=str(self.path), solver=solver)
-
-
-class UnusableDafny(ToolchainError):
-    """A Dafny candidate that exists but cannot be used; carries what was learnt about it (for `status`)."""
-
-    def __init__(
-        self,
-        message: str,
-        fix: str | None,
-        *,
-        path: Path,
-        how: str,
-        probe: ProbeResult | None = None,
-        solver: SolverFound | None = None,
-        solver_problem: str | None = None,
-    ):
-        super().__init__(message, fix)
-        self.path = path
-        self.how = how
-        self.version = probe.version if probe and probe.ok else None
-        self.full_version = probe.full_version if probe and probe.ok else None
-        self.solver = solver
-        self.solver_problem = solver_problem
 
 
 # --- where Dafny.dll lives ------------------------------------------------------------------------------------
@@ -287,20 +264,20 @@ def probe_dafny(exe: Path, env: Mapping[str, str], cache: ProbeCache | None) -> 
 
 
 def check_dafny(exe: Path, how: str, env: Mapping[str, str], cache: ProbeCache | None = None) -> DafnyInstall:
-    """Check the Dafny at `exe` (runs, pinned version, working Z3). Raises `UnusableDafny` with the reason."""
+    """Check the Dafny at `exe` (runs, pinned version, working Z3). Raises `UnusableToolchain` with the reason."""
     want = pinned_dafny_version()
     label = f"QED_DAFNY={env.get('QED_DAFNY')}" if how == "QED_DAFNY" else f"Dafny at {exe} ({how})"
     fix = f"point QED_DAFNY at a Dafny {want} executable, or unset it" if how == "QED_DAFNY" else FIX_NO_DAFNY
     pr = probe_dafny(exe, env, cache)
     if not pr.ok:
-        raise UnusableDafny(f"{label} does not run: {pr.error}", fix, path=exe, how=how, probe=pr)
+        raise UnusableToolchain(f"{label} does not run: {pr.error}", fix, path=exe, how=how, probe=pr)
     if pr.version != want:
-        raise UnusableDafny(f"{label} is Dafny {pr.version}, but qed needs Dafny {want}", fix,
+        raise UnusableToolchain(f"{label} is Dafny {pr.version}, but qed needs Dafny {want}", fix,
                             path=exe, how=how, probe=pr)
     try:
         z3 = find_z3_for_dafny(exe, env, cache)
     except ToolchainError as err:
-        raise UnusableDafny(err.cause, err.fix, path=exe, how=how, probe=pr, solver_problem=err.cause) from None
+        raise UnusableToolchain(err.cause, err.fix, path=exe, how=how, probe=pr, solver_problem=err.cause) from None
     return DafnyInstall(
         path=exe.absolute(),
         version=pr.version or want,
@@ -328,13 +305,13 @@ def search_dafny(
             return None, [ToolchainError(f"QED_DAFNY={raw} {what}", fix=fix)]
         try:
             return check_dafny(exe, "QED_DAFNY", env, cache), []
-        except UnusableDafny as err:
+        except UnusableToolchain as err:
             return None, [err]
     problems: list[ToolchainError] = []
     for exe, how in dafny_candidates(env):
         try:
             return check_dafny(exe, how, env, cache), problems
-        except UnusableDafny as err:
+        except UnusableToolchain as err:
             problems.append(err)
     return None, problems
 

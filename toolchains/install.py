@@ -25,10 +25,10 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Mapping
 
-from verifier.errors import BadInput, QedError, ToolchainError
+from verifier.errors import BadInput, QedError, ToolchainError, UnusableToolchain
 from verifier.procs import run
 
-from .discovery import DafnyInstall, UnusableDafny, check_dafny, pinned_dafny_version, pinned_z3_version
+from .discovery import DafnyInstall, check_dafny, pinned_dafny_version, pinned_z3_version
 from .manifest import ReleaseAsset, load_manifest
 from .paths import EXE, dafny_install_root, is_executable_file, platform_key, which
 from .probe import ProbeCache
@@ -239,7 +239,7 @@ def _dotnet_install(staging: Path, env: Mapping[str, str], progress: Progress) -
 def _validate(exe: Path, how: str, env: Mapping[str, str]) -> DafnyInstall:
     try:
         return check_dafny(exe, how, env, cache=None)
-    except UnusableDafny as err:
+    except UnusableToolchain as err:
         raise ToolchainError(f"the new Dafny does not work: {err.cause}", fix=err.fix) from None
 
 
@@ -313,7 +313,7 @@ def install_dafny(
     if source is None and not force and is_executable_file(_dafny_exe(dest)):
         try:
             return check_dafny(_dafny_exe(dest), how, env, ProbeCache.for_env(env))
-        except UnusableDafny:
+        except UnusableToolchain:
             pass  # broken or outdated: reinstall
     if not _replaceable(dest):
         raise BadInput(f"{dest} exists and is not a Dafny install made by qed (it would be replaced)",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from verifier.errors import ToolchainError
+from verifier.errors import ToolchainError, UnusableToolchain
 
-from .discovery import UnusableDafny, not_found_error, search_dafny
+from .discovery import not_found_error, search_dafny
 from .manifest import ToolchainSpec, load_manifest
 from .paths import EXE, expand, home, is_executable_file, which
 from .probe import ProbeResult, probe_version
@@ -71,7 +71,7 @@ def dafny_status(env: Mapping[str, str]) -> ToolchainStatus:
             ok=True, note="; ".join(found.notes) or None,
         )
     first = problems[0] if problems else None
-    if isinstance(first, UnusableDafny):
+    if isinstance(first, UnusableToolchain):
         return ToolchainStatus(
             name="dafny", required_version=spec.version, supported=spec.supported, found=True,
             version=first.version, full_version=first.full_version, path=str(first.path), how=first.how,
@@ -175,27 +175,42 @@ def fstar_status(env: Mapping[str, str]) -> ToolchainStatus:
     return row
 
 
-_ROWS: dict[str, Callable[[Mapping[str, str]], ToolchainStatus]] = {
-    "dafny": dafny_status,
-    "lean": lean_status,
-    "fstar": fstar_status,
-}
+def status_from_backend(plugin, env: Mapping[str, str]) -> ToolchainStatus:
+    """A row for a backend that reports its toolchain only through `Backend.toolchain()` (third-party backends
+    that define no `toolchain_status` of their own)."""
+    name = plugin.language.toolchain
+    try:
+        ref = plugin.create().toolchain()
+    except ToolchainError as err:
+        return ToolchainStatus(name=name, required_version="-", supported=plugin.available, found=False,
+                               ok=False, problem=str(err))
+    solver = SolverStatus(name=ref.solver.split()[0], version=" ".join(ref.solver.split()[1:]) or None,
+                          works=True) if ref.solver else None
+    return ToolchainStatus(name=name, required_version="-", supported=plugin.available, found=True,
+                           version=ref.version, path=ref.path, solver=solver, ok=True)
 
 
 def status(env: Mapping[str, str] = os.environ, names: list[str] | None = None) -> list[ToolchainStatus]:
-    """One `ToolchainStatus` per known toolchain (or per name in `names`). Absent tools give found=False."""
+    """One `ToolchainStatus` per registered backend's toolchain (or per name in `names`). Absent tools give
+    found=False; a backend that cannot even report gives a row with the problem."""
+    from backends import registry
+
     rows = []
-    for name in names or list(_ROWS):
+    for plugin in registry.plugins().values():
+        name = plugin.language.toolchain
+        if names and name not in names:
+            continue
         try:
-            rows.append(_ROWS[name](env))
+            row = plugin.toolchain_status(env)
+            rows.append(row if row is not None else status_from_backend(plugin, env))
         except Exception as err:  # a status report must never crash
-            spec = load_manifest().get(name)
-            rows.append(ToolchainStatus(name=name, required_version=spec.version, supported=spec.supported,
+            rows.append(ToolchainStatus(name=name, required_version="-", supported=plugin.available,
                                         found=False, problem=f"could not check {name}: {err}"))
     return rows
 
 
 def known_toolchains() -> list[str]:
-    """Names `status` reports on."""
-    return list(_ROWS)
+    """Names `status` reports on: the toolchains of the registered backends."""
+    from backends import registry
 
+    return [p.language.toolchain for p in registry.plugins().values()]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from verifier import __version__
+from verifier.cli_options import backend_options, backend_values
 from verifier.errors import QedError
 
 
@@ -44,29 +45,30 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Wall-clock limit in seconds for each file's verifier run.")
 @click.option("--time-limit", type=click.IntRange(min=0), default=None,
-              help="Solver time limit per proof obligation in seconds (Dafny --verification-time-limit; default 30).")
+              help="Solver time limit per proof obligation in seconds (default: the verifier's own, e.g. 30).")
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
 @click.option("--member", "members", multiple=True, metavar="NAME",
-              help="Verify only members whose qualified name contains NAME (Dafny --filter-symbol; repeatable). "
-                   "The verdict then speaks for those members only, and says so.")
-@click.option("--audit/--no-audit", default=None,
-              help="Also run `dafny audit` as a second opinion on escapes from proof (default: on with --spec or "
-                   "--annotates).")
+              help="Verify only members whose qualified name contains NAME (repeatable; for backends with member "
+                   "scope). The verdict then speaks for those members only, and says so.")
+@backend_options("verify")
 def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_json: bool, timeout: float,
-           time_limit: int | None, no_cache: bool, members: tuple[str, ...], audit: bool | None) -> None:
-    """Verify FILES (a folder stands for every .dfy file below it), optionally against the contract in SPEC,
-    and report an honest verdict per file.
+           time_limit: int | None, no_cache: bool, members: tuple[str, ...], **backend_kwargs) -> None:
+    """Verify FILES (a folder stands for every file below it in a language qed has a backend for),
+    optionally against the contract in SPEC, and report an honest verdict per file.
 
     A file is `verified` only when the verifier accepts it, the contract is unchanged and nothing in it
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
     """
-    from backends.dafny.runner import DafnyOptions
+    from backends import registry
     from verifier.verify import VerifyRequest, exit_code
     from verifier.verify import verify as run_verify
 
-    options = {"options": DafnyOptions(time_limit_s=time_limit, filter_symbols=members), "audit": audit}
+    values = backend_values(backend_kwargs)
+    configs = {name: plugin.config(values.get(name), use_cache=not no_cache)
+               for name, plugin in registry.plugins().items() if plugin.available}
     report = run_verify(VerifyRequest(files=files, spec=spec, program=program, timeout=timeout,
-                                      use_cache=not no_cache, backend_options=options))
+                                      time_limit_s=time_limit, members=members, use_cache=not no_cache,
+                                      configs=configs))
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:

@@ -1,6 +1,7 @@
-"""`qed build`: a verified Dafny program -> an importable Python package with contract checks and tests.
+"""`qed build`: a verified program -> an importable Python package with contract checks and tests (through the
+backend's python_build capability).
 
-    qed build ARTIFACT.dfy [--spec SPEC.dfy] --out DIR [--name PKG] [--task TASK.yaml] [--test] [--json]
+    qed build ARTIFACT [--spec SPEC] --out DIR [--name PKG] [--task TASK.yaml] [--test] [--json]
     exit 0 built (and, with --test, every evaluable clause held), 1 not verified / a test failed,
     2 bad input, 3 toolchain
 """
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import click
 
+from verifier.cli_options import backend_options, backend_values
+
 
 @click.command("build")
-@click.argument("artifact", metavar="ARTIFACT.dfy", type=click.Path(path_type=Path))
+@click.argument("artifact", metavar="ARTIFACT", type=click.Path(path_type=Path))
 @click.option("--spec", type=click.Path(path_type=Path), help="Contract the artifact must keep (as in qed verify).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the package, its README.md and its property tests.")
@@ -36,10 +39,12 @@ import click
               help="Wall-clock limit in seconds for verifying and for translating.")
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the build result and test report).")
+@backend_options("build")
 def build(artifact: Path, spec: Path | None, out: Path, name: str | None, task_file: Path | None,
-          description: str | None, cert_file: Path | None, run_tests: bool, max_examples: int, test_timeout: float, timeout: float,
-          no_cache: bool, as_json: bool) -> None:
-    """Turn the verified Dafny program ARTIFACT.dfy into an importable Python package in --out.
+          description: str | None, cert_file: Path | None, run_tests: bool, max_examples: int, test_timeout: float,
+          timeout: float, no_cache: bool, as_json: bool, **backend_kwargs) -> None:
+    """Turn the verified program ARTIFACT into an importable Python package in --out (needs a backend with a
+    Python build).
 
     Nothing is built unless `qed verify` semantics accept the artifact (with --spec: the contract is unchanged
     and nothing escapes proof). Each top-level method and function becomes a Python function of the same name
@@ -47,20 +52,26 @@ def build(artifact: Path, spec: Path | None, out: Path, name: str | None, task_f
     (ContractViolation, a ValueError). Exit codes: 0 built (and tests passed), 1 not verified or a test
     failed, 2 bad input, 3 toolchain.
     """
-    from verifier.pybuild.build import build_package
-    from verifier.pybuild.testrun import render
-    from verifier.pybuild.testrun import run_tests as run
+    from backends import registry
+    from backends.base import Capability, PythonBuildRequest
+    from verifier.testrun import render
+    from verifier.testrun import run_tests as run
 
-    examples = None
+    examples: tuple[tuple[str, str], ...] = ()
     if task_file is not None:
         from verifier.tasks import load_task
 
         task = load_task(task_file)
         description = description or task.description
-        examples = [(e.call, e.expect) for e in task.examples]
+        examples = tuple((e.call, e.expect) for e in task.examples)
     certificate = _certificate(artifact, cert_file)
-    res = build_package(artifact, out, spec=spec, name=name, description=description, certificate=certificate,
-                        examples=examples, timeout=timeout, use_cache=not no_cache)
+    plugin = registry.ensure_available(registry.plugin_for_file(artifact))
+    config = plugin.config(backend_values(backend_kwargs).get(plugin.language.name), use_cache=not no_cache)
+    with plugin.create(config) as backend:
+        backend.require(Capability.python_build, "`qed build` (a Python package)")
+        res = backend.build_python(PythonBuildRequest(
+            artifact=artifact, out_dir=out, contract=spec, name=name, description=description,
+            certificate=certificate, examples=examples, timeout=timeout))
     report = run(Path(res.test_file), timeout=test_timeout, max_examples=max_examples) if run_tests else None
     if as_json:
         doc = {"build": res.model_dump(), "tests": report.model_dump() if report else None}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from verifier.cli_options import backend_options, backend_values
 from verifier.errors import BadInput
 
 SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (written by hand for a demo or "
@@ -48,11 +49,16 @@ SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (
               help="Wall-clock limit in seconds for each verifier run (default 600).")
 @click.option("--no-build", is_flag=True,
               help="Do not build the verified artifact into a Python package (RUN_DIR/python/, see `qed build`).")
+@click.option("--session", "session", type=click.Choice(["warm", "cli"]), default=None,
+              help="warm: check repair rounds with a warm verifier session first (e.g. `dafny server`); the verdict "
+                   "still comes from the batch command. cli: the batch command only. Default: warm where the "
+                   "backend has sessions.")
+@backend_options("synth")
 def synth(task_file: Path | None, model: str | None, samples: int | None, rounds: int | None,
           max_tokens: int | None, wall_time: float | None, jobs: int | None, out: Path, as_json: bool,
           offline: bool, cassette: Path | None, prompts_dir: Path | None, accept_spec: bool,
           resume_dir: Path | None, base_url: str | None, api_key: str | None, timeout: float | None,
-          no_build: bool) -> None:
+          no_build: bool, session: str | None, **backend_kwargs) -> None:
     """Synthesize a verified program for TASK.yaml: generate, verify, repair until verified or out of budget.
 
     The mode follows from the task: `spec:` (implement the contract), `program:` (annotate it with proof
@@ -64,7 +70,7 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     Exit codes: 0 verified, 1 budget exhausted, 2 bad input (also: a written contract awaits acceptance),
     3 toolchain, 4 model provider.
     """
-    from backends.dafny.backend import DafnyBackend
+    from backends import registry
     from verifier.cache import Store
     from verifier.prompting import PromptRenderer
     from verifier.providers import CachingProvider, CassetteProvider, OpenAIProvider, ReplayingProvider
@@ -107,8 +113,11 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         rounds=pick(rounds, "rounds", budget.rounds, 3),
         max_tokens=pick(max_tokens, "max_tokens", budget.tokens, None),
         wall_time_s=pick(wall_time, "wall_time_s", budget.wall_time_s, None),
-        timeout=pick(timeout, "timeout", None, 600.0), jobs=pick(jobs, "jobs", None, None))
-    renderer = PromptRenderer(prompts_dir=prompts_dir, language=str(task.language))
+        timeout=pick(timeout, "timeout", None, 600.0), jobs=pick(jobs, "jobs", None, None),
+        session=pick(session, "session", None, None))
+    plugin = registry.plugin_for_language(task.language)
+    backend = registry.create_backend(plugin, plugin.config(backend_values(backend_kwargs).get(plugin.language.name)))
+    renderer = PromptRenderer(prompts_dir=prompts_dir, language=task.language)
 
     inner = None if offline else OpenAIProvider(base_url=base_url, api_key=api_key)
     provider = CachingProvider(inner, Store(), offline=offline)
@@ -132,14 +141,15 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         click.echo(contract.read_text(encoding="utf-8"))
         return click.confirm("Implement and prove this contract?", default=False)
 
-    res = synthesize(task, provider, config=config, out_dir=resume_dir if run is not None else out,
-                     backend=DafnyBackend(), renderer=renderer, task_file=task_file, resume=run is not None,
-                     accept=accept, on_attempt=show)
-    summary = res.summary()
-    built = None
-    if res.status == "verified" and not no_build:
-        built = _build(task, res)
-        summary["package"] = built
+    with backend:
+        res = synthesize(task, provider, config=config, out_dir=resume_dir if run is not None else out,
+                         backend=backend, renderer=renderer, task_file=task_file, resume=run is not None,
+                         accept=accept, on_attempt=show)
+        summary = res.summary()
+        built = None
+        if res.status == "verified" and not no_build:
+            built = _build(backend, task, res)
+            summary["package"] = built
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     elif res.status == "verified":
@@ -161,15 +171,22 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     sys.exit(0 if res.status == "verified" else 1)
 
 
-def _build(task, res) -> str | None:
-    """Build the run's verified artifact into RUN_DIR/python/; the package folder, or None (warned) on failure."""
+def _build(backend, task, res) -> str | None:
+    """Build the run's verified artifact into RUN_DIR/python/; the package folder, or None (a note or a warning)
+    when the backend has no Python build or the build failed."""
+    from backends.base import Capability, PythonBuildRequest
     from verifier.errors import QedError
-    from verifier.pybuild.build import build_package, package_name
+    from verifier.pypackage import package_name
     from verifier.runstore import RunDir
 
     run_dir = Path(res.out_dir)
+    if not backend.supports(Capability.python_build):
+        click.echo(f"note: the {backend.language.title} backend has no Python build; the verified artifact is "
+                   f"{res.artifact}", err=True)
+        return None
     spec = Path(res.contract) if res.contract else (Path(task.spec) if task.spec is not None else None)
-    name = package_name(Path(f"{task.id}.dfy"), None)  # named after the task, not after `artifact.dfy`
+    # named after the task, not after `artifact.<suffix>`
+    name = package_name(Path(f"{task.id}{backend.language.suffix}"), None)
     try:
         cert = json.loads((run_dir / "certificate.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -177,9 +194,10 @@ def _build(task, res) -> str | None:
     record = RunDir(run_dir)
     try:
         try:
-            built = build_package(Path(res.artifact), run_dir / "python", spec=spec, name=name,
-                                  description=task.description, certificate=cert,
-                                  examples=[(e.call, e.expect) for e in task.examples])
+            built = backend.build_python(PythonBuildRequest(
+                artifact=Path(res.artifact), out_dir=run_dir / "python", contract=spec, name=name,
+                description=task.description, certificate=cert,
+                examples=tuple((e.call, e.expect) for e in task.examples)))
         except QedError as e:
             record.event("build", ok=False, error=type(e).__name__, message=str(e))
             click.echo(f"qed: warning: the verified artifact was not built into a Python package: {e}", err=True)

@@ -1,7 +1,7 @@
 """`qed toolchain ...`: report and install the verifier toolchains.
 
     qed toolchain status [--json] [--require NAME]   exit 0; 3 when a --require'd toolchain is not ok
-    qed toolchain install dafny [--from ZIP_OR_URL] [--sha256 HEX] [--dest DIR] [--force]
+    qed toolchain install NAME [--from ARCHIVE_OR_URL] [--sha256 HEX] [--dest DIR] [--force]
                                                      exit 0 ok, 2 bad input, 3 install failed
 """
 
@@ -43,7 +43,7 @@ def _solver_cell(row: ToolchainStatus) -> str:
 
 @click.group("toolchain")
 def toolchain() -> None:
-    """Check and install the verifier toolchains (Dafny; Lean and F* are reported only)."""
+    """Check and install the toolchains of the registered verifier backends."""
 
 
 @toolchain.command("status")
@@ -89,31 +89,24 @@ def status_cmd(as_json: bool, require: tuple[str, ...]) -> None:
 
 @toolchain.command("install")
 @click.argument("name")
-@click.option("--from", "source", metavar="ZIP_OR_URL", help="Install from this release zip (local path or URL).")
-@click.option("--sha256", metavar="HEX", help="Expected SHA-256 of the zip.")
+@click.option("--from", "source", metavar="ARCHIVE_OR_URL", help="Install from this release archive (local path or URL).")
+@click.option("--sha256", metavar="HEX", help="Expected SHA-256 of the archive.")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Install into DIR (the executable becomes DIR/dafny/dafny) instead of qed's toolchain dir.")
+              help="Install into DIR instead of qed's toolchain dir.")
 @click.option("--force", is_flag=True, help="Reinstall even when a working install is already there.")
 def install_cmd(name: str, source: str | None, sha256: str | None, dest: Path | None, force: bool) -> None:
-    """Install toolchain NAME (only `dafny` for now)."""
-    from toolchains.install import install_dafny
-    from toolchains.paths import dafny_install_root
-    from toolchains.report import known_toolchains
+    """Install toolchain NAME (for the backends that can install theirs; `qed toolchain status` lists names)."""
+    from backends import registry
 
-    if name != "dafny":
-        if name in known_toolchains():
-            from toolchains.manifest import load_manifest
-
-            hint = load_manifest().get(name).install_hint
-            _fail(BadInput(f"qed cannot install {name} yet", fix=hint))
-        _fail(BadInput(f"unknown toolchain {name!r}", fix="choose one of: dafny"))
+    plugin = next((p for p in registry.plugins().values() if p.language.toolchain == name), None)
+    if plugin is None:
+        known = ", ".join(p.language.toolchain for p in registry.plugins().values())
+        _fail(BadInput(f"unknown toolchain {name!r}", fix=f"choose one of: {known}"))
+        return
     try:
-        found = install_dafny(source, dest, sha256, env=os.environ, force=force,
+        line = plugin.install(source, dest, sha256, env=os.environ, force=force,
                               progress=lambda msg: click.echo(f"  {msg}", err=True))
     except QedError as err:
         _fail(err)
         return
-    click.echo(f"dafny {found.full_version} at {found.path} (z3 {found.solver_version}, {found.solver_how})")
-    default_root = dafny_install_root(os.environ, found.version)
-    if dest is not None and dest.expanduser().absolute() != default_root:
-        click.echo(f"not qed's default location: set QED_DAFNY={found.path}")
+    click.echo(line)

@@ -16,10 +16,11 @@ Rules, in order:
    CommonMark does); any further indentation is the code's own and is kept. Fence lines are never part
    of the code. An opener with no closer runs to the end of the text and is "unclosed".
 3. Tags. The tag is the first word of the info string, lower-cased (`dafny title=x` -> `dafny`).
-   Tags per language: dafny: dafny, dfy; lean: lean, lean4; fstar: fstar, fst, fsti, f*.
+   Each language's tags come from its backend's `SourceSyntax.fence_tags` (the registry), e.g. dafny: dafny,
+   dfy; lean: lean, lean4; fstar: fstar, fst, fsti, f*.
 4. Candidates. A closed, non-blank block is a candidate if it is tagged for the language, or if
    (untagged or wrongly tagged, e.g. ```csharp) it LOOKS like the language: some line is a top-level
-   declaration from the language's keyword table (`_DECL`), e.g. for dafny `method M(`,
+   declaration by the language's `SourceSyntax.declaration` pattern, e.g. for dafny `method M(`,
    `lemma {:attr} L(`, `datatype T =`, `class C {`. The keyword must start a line and be followed by
    a name and declaration punctuation, so prose such as "The method should return x." never counts.
 5. Choice (deterministic). If any candidate is tagged: the LAST tagged one. Otherwise the LAST
@@ -38,10 +39,15 @@ Rules, in order:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Extracted", "ExtractionError", "extract_code", "LANGUAGES"]
+if TYPE_CHECKING:
+    from backends.base import LanguageSpec
+
+__all__ = ["Extracted", "ExtractionError", "extract_code"]
 
 
 @dataclass(frozen=True)
@@ -57,60 +63,40 @@ class ExtractionError:
     message: str  # one line: what was wrong and what the model must do
 
 
-# --- per-language tables -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Syntax:
+    """A language's syntax, compiled once."""
 
-_NAME = r"[A-Za-z_][\w'?.]*"
+    name: str
+    tags: frozenset[str]
+    decl: re.Pattern[str]
+    preamble: re.Pattern[str]
+    line_comment: str
+    block_start: str
+    block_end: str
 
-_DECL = {
-    "dafny": re.compile(
-        r"^[ \t]*(?:(?:ghost|static|opaque|abstract|twostate|least|greatest|inductive|private|export)[ \t]+)*"
-        r"(?:(?:method|function|predicate|lemma|datatype|codatatype|module|class|trait|newtype|type|const"
-        r"|iterator|copredicate|colemma)(?:[ \t]+method)?(?:[ \t]*\{:[^}\n]*\})*[ \t]+" + _NAME +
-        r"[ \t]*(?:[(<{=:]|extends\b|refines\b|$)"
-        r"|constructor\b[ \t]*(?:\{:[^}\n]*\}[ \t]*)*(?:" + _NAME + r"[ \t]*)?[(<])",
-        re.M,
-    ),
-    "lean": re.compile(
-        r"^[ \t]*(?:@\[[^\]\n]*\][ \t]*)?"
-        r"(?:(?:private|protected|noncomputable|partial|unsafe|nonrec|scoped|local)[ \t]+)*"
-        r"(?:theorem|lemma|def|structure|inductive|instance|example|abbrev|class|axiom|namespace|section"
-        r"|opaque)(?:[ \t]+[A-Za-z_\u00c0-\uffff][\w'.\u00c0-\uffff!?]*)?"
-        r"[ \t]*(?:[(\[{:\u2983]|where\b|$)",
-        re.M,
-    ),
-    "fstar": re.compile(
-        r"^[ \t]*(?:\[@@?[^\]\n]*\][ \t]*)?"
-        r"(?:(?:private|unfold|inline_for_extraction|noextract|noeq|abstract|irreducible|assume|total"
-        r"|ghost|opaque_to_smt)[ \t]+)*"
-        r"(?:(?:let|val|type)(?:[ \t]+rec)?[ \t]+(?:" + _NAME + r"|\([^)\n]*\))[^\n]*?[=:]"
-        r"|(?:module|open|friend|include)[ \t]+[A-Z][\w.]*[ \t]*(?:=[^\n]*)?$)",
-        re.M,
-    ),
-}
 
-# lines that may open a bare (unfenced) program besides a declaration
-_PREAMBLE = {
-    "dafny": re.compile(r"^[ \t]*(?:include[ \t]+\"|import[ \t]+\w|@\w)"),
-    "lean": re.compile(r"^[ \t]*(?:import|open|set_option|variable|universe|#\w)[ \t]+\S|^[ \t]*#\w"),
-    "fstar": re.compile(r"^[ \t]*(?:module|open|#set-options|#push-options)\b"),
-}
+@functools.lru_cache(maxsize=32)
+def _compiled(lang: LanguageSpec) -> _Syntax:
+    syn = lang.syntax
+    return _Syntax(lang.name, frozenset(t.lower() for t in syn.fence_tags), re.compile(syn.declaration, re.M),
+                   re.compile(syn.preamble), re.escape(syn.line_comment) + r"[^\n]*",
+                   re.escape(syn.block_comment[0]), re.escape(syn.block_comment[1]))
 
-_TAGS = {
-    "dafny": frozenset({"dafny", "dfy"}),
-    "lean": frozenset({"lean", "lean4"}),
-    "fstar": frozenset({"fstar", "fst", "fsti", "f*"}),
-}
 
-# (line comment, block comment open, block comment close); block comments are stripped non-nested
-_COMMENTS = {
-    "dafny": (r"//[^\n]*", r"/\*", r"\*/"),
-    "lean": (r"--[^\n]*", r"/-", r"-/"),
-    "fstar": (r"//[^\n]*", r"\(\*", r"\*\)"),
-}
+def _language(language: str | LanguageSpec) -> _Syntax:
+    """The syntax of a language given by name, by one of its fence tags, or as a LanguageSpec."""
+    if not isinstance(language, str):
+        return _compiled(language)
+    from backends import registry
 
-LANGUAGES = tuple(_TAGS)
+    key = language.strip().lower()
+    for plugin in registry.plugins().values():
+        lang = plugin.language
+        if key == lang.name or key in (t.lower() for t in lang.syntax.fence_tags):
+            return _compiled(lang)
+    raise ValueError(f"unknown language {language!r}: expected one of {', '.join(registry.language_names())}")
 
-_ALIASES = {tag: lang for lang, tags in _TAGS.items() for tag in tags}
 
 # a line that reads like English: capitalised word then 2+ more plain words, optional end punctuation
 _PROSE = re.compile(
@@ -172,27 +158,27 @@ def _blocks(text: str) -> list[_Block]:
     return blocks
 
 
-def _looks_like(code: str, language: str) -> bool:
-    return _DECL[language].search(code) is not None
+def _looks_like(code: str, syn: _Syntax) -> bool:
+    return syn.decl.search(code) is not None
 
 
-def _strip_comments(text: str, language: str) -> str:
-    line, start, end = _COMMENTS[language]
+def _strip_comments(text: str, syn: _Syntax) -> str:
     # replace block comments by as many newlines as they span, so line structure survives
-    text = re.sub(start + r".*?(?:" + end + r"|\Z)", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
-    return re.sub(line, "", text)
+    text = re.sub(syn.block_start + r".*?(?:" + syn.block_end + r"|\Z)",
+                  lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return re.sub(syn.line_comment, "", text)
 
 
-def _is_bare_code(text: str, language: str) -> bool:
-    lines = [ln for ln in _strip_comments(text, language).split("\n") if ln.strip()]
+def _is_bare_code(text: str, syn: _Syntax) -> bool:
+    lines = [ln for ln in _strip_comments(text, syn).split("\n") if ln.strip()]
     if not lines:
         return False
     first = lines[0]
-    if not (_DECL[language].match(first) or _PREAMBLE[language].match(first)):
+    if not (syn.decl.match(first) or syn.preamble.match(first)):
         return False
     if any(_PROSE.match(ln) for ln in lines):
         return False
-    return _looks_like(text, language) or any(_PREAMBLE[language].match(ln) for ln in lines)
+    return _looks_like(text, syn) or any(syn.preamble.match(ln) for ln in lines)
 
 
 def _with_newline(code: str) -> str:
@@ -203,11 +189,11 @@ def _describe(tag: str) -> str:
     return f"tagged {tag}" if tag else "untagged"
 
 
-def extract_code(text: str, language: str = "dafny") -> Extracted | ExtractionError:
-    """The candidate source for `language` in `text`, or why there is none (see the module docstring)."""
-    lang = _ALIASES.get(str(language).strip().lower())
-    if lang is None:
-        raise ValueError(f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}")
+def extract_code(text: str, language: str | LanguageSpec) -> Extracted | ExtractionError:
+    """The candidate source for `language` (a registered language's name or fence tag, or its LanguageSpec) in
+    `text`, or why there is none (see the module docstring)."""
+    syn = _language(language)
+    lang = syn.name
     fence = f"```{lang}"
     ask = f"answer with the complete program in one {fence} block"
 
@@ -217,17 +203,17 @@ def extract_code(text: str, language: str = "dafny") -> Extracted | ExtractionEr
 
     blocks = _blocks(text)
     if not blocks:
-        if _is_bare_code(text, lang):
+        if _is_bare_code(text, syn):
             code = re.sub(r"\A(?:[ \t]*\n)+", "", text).rstrip()  # drop blank lines around, keep indentation
             return Extracted(_with_newline(code), -1, ("no code fence; took the whole response as code",))
         return ExtractionError("no_code", f"no {fence} code block in the response: {ask}")
 
-    tags = _TAGS[lang]
+    tags = syn.tags
     live = [b for b in blocks if b.body.strip()]
     tagged = [b for b in live if b.closed and b.tag in tags]
-    alike = [b for b in live if b.closed and b.tag not in tags and _looks_like(b.body, lang)]
+    alike = [b for b in live if b.closed and b.tag not in tags and _looks_like(b.body, syn)]
     unclosed = next((b for b in live if not b.closed), None)
-    if unclosed is not None and not (unclosed.tag in tags or not unclosed.tag or _looks_like(unclosed.body, lang)):
+    if unclosed is not None and not (unclosed.tag in tags or not unclosed.tag or _looks_like(unclosed.body, syn)):
         unclosed = None
 
     n = len(blocks)

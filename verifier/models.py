@@ -6,24 +6,26 @@ Schema is published as `verifier/schemas/verify-report.schema.json` (kept in syn
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+#: 2: integrity violations carry `family`; results may carry `checked_by`.
+SCHEMA_VERSION = 2
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(extra="forbid")
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     error = "error"
     warning = "warning"
     info = "info"
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What happened to one file. Only `verified` means accepted."""
 
     verified = "verified"
@@ -33,7 +35,7 @@ class Verdict(str, Enum):
     rejected = "rejected"  # verifier may accept it, but the integrity guard does not
 
 
-class DiagnosticKind(str, Enum):
+class DiagnosticKind(StrEnum):
     """A normalised, language-independent class of a diagnostic (drives repair guidance)."""
 
     precondition = "precondition"
@@ -60,7 +62,7 @@ class DiagnosticKind(str, Enum):
     other = "other"
 
 
-class WarningClass(str, Enum):
+class WarningClass(StrEnum):
     """How a warning counts: style and trigger warnings never fail a proof; escape warnings are violations."""
 
     style = "style"
@@ -96,10 +98,21 @@ class Diagnostic(_Model):
     related: list[RelatedLocation] = Field(default_factory=list)
 
 
+class RuleFamily(StrEnum):
+    """What kind of rule an integrity violation breaks, whatever the language (drives repair guidance)."""
+
+    contract = "contract"  # the frozen contract was changed (a member, clause, signature, fixed body...)
+    escape = "escape"  # the candidate escapes proof (assume, axioms, checks turned off, bodiless members...)
+    frozen_code = "frozen_code"  # annotate mode: the program's code or contract was changed
+    verifier_warning = "verifier_warning"  # the verifier itself warns of an escape from proof
+    second_opinion = "second_opinion"  # a second tool (e.g. `dafny audit`) found an escape
+
+
 class IntegrityViolation(_Model):
     """A rule of the integrity guard that the candidate breaks. The message says what to change."""
 
-    rule: str
+    rule: str = Field(description="the backend's own rule id (its rule table explains it)")
+    family: RuleFamily
     message: str
     file: str
     line: int | None = None
@@ -149,6 +162,9 @@ class FileResult(_Model):
         None, description="when set, only these members were verified: the verdict covers them alone"
     )
     note: str | None = None
+    checked_by: Literal["batch", "session"] = Field(
+        "batch", description="`batch`: the verifier's batch command (the only source of `verified`); `session`: a "
+                             "warm session's feedback during repair rounds (never `verified`)")
 
 
 class VerifySummary(_Model):
@@ -164,7 +180,7 @@ class VerifySummary(_Model):
     def of(cls, results: list[FileResult], duration_s: float) -> "VerifySummary":
         counts = {v.value: 0 for v in Verdict}
         for r in results:
-            counts[r.verdict if isinstance(r.verdict, str) else r.verdict.value] += 1
+            counts[r.verdict.value] += 1
         return cls(files=len(results), duration_s=round(duration_s, 3), **counts)
 
 
@@ -172,3 +188,37 @@ class VerifyReport(_Model):
     schema_version: int = SCHEMA_VERSION
     results: list[FileResult]
     summary: VerifySummary
+
+
+class MemberInfo(BaseModel):
+    """One member of a built Python package: its Python name and which clauses are checked or evaluable."""
+
+    dafny_name: str = Field(description="the member's qualified name in the artifact")
+    python: str  # PKG.Module.name
+    kind: str
+    checked_requires: list[str] = Field(default_factory=list)
+    unchecked_requires: list[tuple[str, str]] = Field(default_factory=list)  # (clause, why)
+    ensures_evaluable: list[str] = Field(default_factory=list)
+    ensures_not_evaluable: list[tuple[str, str]] = Field(default_factory=list)
+
+
+class BuildResult(BaseModel):
+    """What `qed build` (a backend's python_build capability) wrote: `qed build --json`'s `build` document."""
+
+    package: str
+    out_dir: str
+    package_dir: str
+    test_file: str
+    readme: str
+    artifact: str
+    artifact_sha256: str
+    spec: str | None = None
+    spec_sha256: str | None = None
+    verified: bool  # False only when built with verify=False (benchmarks), never by the CLI
+    dafny_version: str | None = Field(None, description="the verifier's version (named for the first backend)")
+    solver: str | None = None
+    members: list[MemberInfo] = Field(default_factory=list)
+    datatypes: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    translate_rounds: int = 1

@@ -2,6 +2,8 @@
 
 Every child runs in its own process group with a wall-clock timeout; on timeout the whole group (the child and
 anything it started, e.g. Dafny's Z3 processes) is killed. Optional address-space limit for untrusted code.
+`spawn` starts a long-lived interactive child instead (a warm verifier session): same process group rule,
+plus a parent-death signal and an optional cap on the group's resident memory.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import BinaryIO, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -136,3 +140,211 @@ def run(
     Raises FileNotFoundError/PermissionError when the program cannot be started.
     """
     return start(argv, timeout=timeout, cwd=cwd, env=env, stdin_text=stdin_text, memory_mb=memory_mb).wait()
+
+
+# --- long-lived interactive children (warm verifier sessions) -----------------------------------------------
+
+_STDERR_KEEP = 64 * 1024  # bytes of a child's stderr kept for error messages
+_WATCH_INTERVAL_S = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal():
+    """A preexec_fn that asks Linux to SIGKILL the child when qed dies (None where prctl is unavailable).
+
+    libc is looked up here, in the parent: only the bound call runs between fork and exec."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def apply() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # qed died between fork and prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return apply
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every live process whose process group is `pgid` (read from /proc; empty where there is no /proc)."""
+    pids = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory (VmRSS) summed over the process group `pgid`, in MB."""
+    total_kb = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total_kb / 1024
+
+
+class Process:
+    """A long-lived child in its own process group, talked to over binary stdin/stdout pipes (see `spawn`)."""
+
+    def __init__(self, argv: list[str], popen: subprocess.Popen, memory_mb: int | None):
+        self.argv, self.popen, self.memory_mb = argv, popen, memory_mb
+        self.killed_for_memory = False
+        self._stderr = bytearray()
+        self._stderr_lock = threading.Lock()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._drain_stderr, name=f"stderr-{popen.pid}", daemon=True).start()
+        if memory_mb is not None:
+            threading.Thread(target=self._watch_memory, name=f"memwatch-{popen.pid}", daemon=True).start()
+
+    @property
+    def stdin(self) -> BinaryIO:
+        return self.popen.stdin
+
+    @property
+    def stdout(self) -> BinaryIO:
+        return self.popen.stdout
+
+    @property
+    def pid(self) -> int:
+        """The child's pid, which is also its process group id."""
+        return self.popen.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status (negative: killed by that signal); None while it runs."""
+        return self.popen.poll()
+
+    def stderr_tail(self) -> str:
+        """The last ~64 KB the child wrote to stderr."""
+        with self._stderr_lock:
+            return self._stderr.decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group and reap the child; never raises."""
+        self._stopped.set()
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.kill()
+        except (ProcessLookupError, OSError):
+            pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # stuck in the kernel; nothing more we can do
+            pass
+        try:  # stdout stays open: a reader thread may be blocked on it (it sees EOF now)
+            self.popen.stdin.close()
+        except (OSError, ValueError):
+            pass
+
+    def terminate(self, grace_s: float = 2.0) -> None:
+        """Close stdin (a polite child exits on EOF), wait up to `grace_s`, then kill the group; never raises."""
+        try:
+            self.popen.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.popen.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()  # also ends anything the child left behind in its group
+
+    def _drain_stderr(self) -> None:
+        # Keeps reading so that a chatty child never blocks on a full pipe; keeps only the tail.
+        stream = self.popen.stderr
+        try:
+            while chunk := stream.read1(8192):
+                with self._stderr_lock:
+                    self._stderr += chunk
+                    if len(self._stderr) > 2 * _STDERR_KEEP:
+                        del self._stderr[:-_STDERR_KEEP]
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._stderr_lock:
+                del self._stderr[:-_STDERR_KEEP]
+
+    def _watch_memory(self) -> None:
+        # RLIMIT_AS cannot cap .NET (it reserves far more address space than it uses): watch resident memory.
+        while not self._stopped.wait(_WATCH_INTERVAL_S):
+            if self.popen.poll() is not None:
+                return
+            if group_rss_mb(self.popen.pid) > self.memory_mb:
+                self.killed_for_memory = True
+                self.kill()
+                return
+
+
+def spawn(
+    argv: Sequence[str | os.PathLike],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    memory_mb: int | None = None,
+) -> Process:
+    """Start a long-lived interactive child in its own process group, with binary stdin/stdout pipes.
+
+    Its stderr is drained in the background (the tail is kept, `stderr_tail()`). On Linux the child is
+    SIGKILLed when the thread that started it dies; `spawn` therefore starts children from one long-lived
+    thread, so they live until qed exits (or is killed). `memory_mb` caps the resident memory of the whole
+    group: a watchdog kills the group above it and sets `killed_for_memory`.
+
+    Raises FileNotFoundError/PermissionError when the program cannot be started.
+    """
+    args = [os.fspath(a) for a in argv]
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_parent_death_signal(),
+        )
+
+    return Process(args, _spawner().submit(start).result(), memory_mb)
+
+
+_SPAWNER: ThreadPoolExecutor | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> ThreadPoolExecutor:
+    # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so a child started from a short-lived worker
+    # thread would die with it. One idle worker that lives as long as the interpreter starts them all.
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qed-spawn")
+        return _SPAWNER

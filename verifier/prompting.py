@@ -1,8 +1,9 @@
 """Prompts for the synthesis loop: typed contexts, verifier feedback for repair, and Jinja rendering.
 
-Templates live in `prompts/<language>/` (bundled next to the `verifier/` package; `--prompts DIR` replaces
-the whole folder, see `PromptRenderer`): `system.j2`, `generate.j2` (implement and annotate modes),
-`write_contract.j2` (from-description mode) and `repair.j2`. Templates get typed objects (`GenerateContext`,
+Templates live in `prompts/<language>/` (bundled next to the `verifier/` package, or the backend's own folder,
+`LanguageSpec.prompts`; `--prompts DIR` replaces the whole folder, see `PromptRenderer`): `system.j2`,
+`generate.j2` (implement and annotate modes), `write_contract.j2` (from-description mode), `repair.j2`, and
+`guidance.yaml` (the kind-specific advice of repair prompts, see `Guidance`). The core holds no language's words. Templates get typed objects (`GenerateContext`,
 `RepairContext`, `FeedbackItem`), never loose dicts, and are rendered with `StrictUndefined`: a template that
 names a missing field is a `BadInput` naming the template and the field, not a silently empty prompt.
 
@@ -14,7 +15,8 @@ violations (in plain words, with their rule id and message), then warnings that 
 other warnings, and info messages, are dropped: they never fail a proof. Each item has `where`
 ("line 12, in `SumTo`"), `kind`, `message`, a line-numbered `source_excerpt` of the candidate (2 lines of
 context each side, a `^` line under the column when known), `related` (the text at each related location,
-e.g. the failing `ensures` clause, quoted from the candidate) and kind-specific `guidance`.
+e.g. the failing `ensures` clause, quoted from the candidate) and `guidance`: the language's advice for the
+diagnostic kind, or for the violation's rule family.
 
 Bounding rules (the repair prompt has a bounded size whatever the verifier printed)
 -----------------------------------------------------------------------------------
@@ -42,6 +44,7 @@ So a repair prompt is at most: the fixed template text + the task text + `feedba
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -50,20 +53,19 @@ import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from verifier.errors import BadInput
-from verifier.models import Diagnostic, FileResult, IntegrityViolation, Severity, WarningClass
+from verifier.models import Diagnostic, FileResult, IntegrityViolation, RuleFamily, Severity, WarningClass
 from verifier.tasks import Mode, Task
 
 __all__ = [
-    "BUNDLED_PROMPTS", "ChatMessage", "ContractRetry", "FeedbackItem", "GenerateContext", "PromptLimits", "PromptRenderer",
-    "RepairContext", "bound_feedback", "feedback_from", "guidance_for", "source_excerpt",
+    "BUNDLED_PROMPTS", "ChatMessage", "ContractRetry", "FeedbackItem", "GenerateContext", "Guidance", "PromptLimits",
+    "PromptRenderer", "RepairContext", "bound_feedback", "feedback_from", "source_excerpt",
 ]
 
 #: The bundled templates: `prompts/` at the top of the repository (next to `verifier/`).
 BUNDLED_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 TEMPLATES = ("system.j2", "generate.j2", "write_contract.j2", "repair.j2")
-
-_FENCE = {"dafny": "dafny", "lean": "lean", "fstar": "fstar"}
+GUIDANCE_FILE = "guidance.yaml"
 
 
 # --- typed contexts -------------------------------------------------------------------------------
@@ -78,7 +80,6 @@ class ChatMessage(BaseModel):
 
 _LABELS = {
     "integrity": "integrity violation",
-    "escape_warning": "escape from proof (Dafny warning)",
     "invariant_entry": "loop invariant not true on entry",
     "invariant_maintained": "loop invariant not maintained",
     "postcondition": "postcondition not proved",
@@ -101,10 +102,13 @@ class FeedbackItem:
     related: tuple[str, ...] = ()  # quoted text at related locations, e.g. "line 3: `ensures s == ...`"
     guidance: str = ""
     rule: str | None = None  # integrity rule id, e.g. QED-E101
+    verifier: str = "The verifier"  # how the prompts name the verifier (Guidance.verifier)
 
     @property
     def label(self) -> str:
         """A short heading for the kind, in plain words."""
+        if self.kind == "escape_warning":
+            return f"escape from proof ({self.verifier} warning)"
         return _LABELS.get(self.kind, self.kind.replace("_", " "))
 
     def size(self) -> int:
@@ -118,7 +122,7 @@ class GenerateContext:
     `program_text` -> annotate; `contract_text` -> implement; neither -> from_description."""
 
     task: Task
-    language: str = "dafny"
+    language: str = ""  # default: the task's
     contract_text: str | None = None
     program_text: str | None = None
 
@@ -138,7 +142,7 @@ class GenerateContext:
 
     @property
     def fence(self) -> str:
-        return _FENCE.get(self.language, self.language)
+        return _fence(self.language or self.task.language)
 
 
 def _mode_of(program_text: str | None, contract_text: str | None, otherwise: Mode) -> str:
@@ -160,7 +164,7 @@ class RepairContext:
     feedback: list[FeedbackItem] = field(default_factory=list)
     extraction_error: str | None = None
     round: int = 1
-    language: str = "dafny"
+    language: str = ""  # default: the task's
     contract_text: str | None = None
     program_text: str | None = None
     omitted: int = 0
@@ -172,7 +176,14 @@ class RepairContext:
 
     @property
     def fence(self) -> str:
-        return _FENCE.get(self.language, self.language)
+        return _fence(self.language or self.task.language)
+
+
+def _fence(language: str) -> str:
+    """The code-fence tag the prompts ask for (the backend's first fence tag)."""
+    from backends import registry
+
+    return registry.plugin_for_language(language).language.fence
 
 
 @dataclass(frozen=True)
@@ -207,83 +218,44 @@ def _read(path: Path, what: str) -> str:
                        fix="check the path in the task file") from None
 
 
-# --- guidance --------------------------------------------------------------------------------------
-
-_GUIDANCE: dict[str, str] = {
-    "precondition": "A call's `requires` clause may not hold at this call site. Establish it just before the call "
-                    "(an `assert`, a stronger loop invariant or an `if` guard); never weaken the callee's contract.",
-    "postcondition": "The `ensures` clause quoted above is not established on this path to the end of the member. "
-                     "Make the code compute exactly what it states, and for loops add an invariant that implies "
-                     "it when the loop exits (together with the negated loop guard).",
-    "invariant_entry": "The loop invariant is false before the first iteration. Check it against the values the "
-                       "variables have just before the loop (initialise them accordingly), or state it so that "
-                       "it also holds initially, e.g. `i <= n` rather than `i < n`.",
-    "invariant_maintained": "The invariant holds on entry but one iteration can break it. Strengthen it with the "
-                            "facts the loop body relies on (bounds, the relation between the accumulator and the "
-                            "counter), or add `assert`s in the body to guide the proof.",
-    "invariant": "A loop invariant could not be proved. Check it holds before the loop and that every iteration "
-                 "preserves it; strengthen it with the facts the body relies on.",
-    "assertion": "This `assert` could not be proved from what is known at that point. Add intermediate assertions "
-                 "or a helper lemma, or strengthen the loop invariant that should imply it.",
-    "decreases": "Termination could not be proved. Give an explicit `decreases` measure that every loop iteration "
-                 "or recursive call makes strictly smaller and that is bounded below (e.g. `decreases n - i` with "
-                 "invariant `i <= n`); `decreases *` is not allowed.",
-    "frame": "The code modifies memory that the `modifies` clause does not allow. Change the code so it writes only "
-             "what the clause lists (the contract's frame is fixed); for loops, add a `modifies` clause to the loop.",
-    "reads": "A function or predicate reads memory its `reads` clause does not list. Add the object or array to "
-             "the `reads` clause of helper functions you wrote; do not change the contract's own clauses.",
-    "index_out_of_range": "An index may be outside the array/sequence bounds. Guard the access or add an invariant "
-                          "such as `0 <= i < |a|` (or `i <= a.Length` with a loop guard `i < a.Length`).",
-    "division_by_zero": "The divisor may be zero here. Prove it is non-zero from a precondition or an invariant, "
-                        "or guard the division with an `if`.",
-    "null_dereference": "The reference may be null here. Use a non-null type (`T` instead of `T?`) in your own "
-                        "declarations or guard the access.",
-    "subset_type": "A value may violate its type's constraint (e.g. a negative value assigned to a `nat`). Prove "
-                   "the bound with an invariant or assertion, or compute in `int` and convert once it is proved.",
-    "definite_assignment": "A variable or result may be read before it is assigned. Assign it on every path "
-                           "before use, including the paths through each branch and past loops.",
-    "well_formedness": "An expression is not well-formed here (e.g. a partial function used outside its "
-                       "precondition). Establish the facts it needs before it is evaluated, or reorder the "
-                       "conjuncts so the guard comes first.",
-    "timeout": "The solver ran out of time. Split the proof: add intermediate `assert`s, move reasoning into "
-               "small helper lemmas, and avoid nonlinear arithmetic or heavy quantifiers in invariants.",
-    "resource_limit": "The solver hit its resource limit. Make the proof easier: intermediate `assert`s, small "
-                      "helper lemmas for the arithmetic or quantified facts, fewer quantifiers in invariants.",
-    "parse": "The program does not parse. Fix the syntax at this line (Dafny 4 syntax: `:=` for assignment, "
-             "clauses before the body, balanced braces) before anything else.",
-    "resolution": "The program does not type-check. Fix the name or type error at this line (undeclared "
-                  "identifier, wrong type, wrong number of arguments) before any proof work.",
-    "toolchain": "The verifier itself failed here; simplify the program around this point.",
-    "warning": "Dafny warns that this escapes proof. Remove the construct and prove the fact instead.",
-    "other": "Fix the problem at this location.",
-}
-
-_CONTRACT_GUIDANCE = ("The contract is fixed: restore this member exactly as the contract gives it (name, signature, "
-                      "requires/ensures/reads/modifies/decreases clauses, attributes, fixed bodies), and put your "
-                      "changes in bodies, loop annotations and new helper declarations with fresh names.")
-_ESCAPE_GUIDANCE = ("Escapes from proof are rejected even when Dafny accepts the file. Remove it and prove the fact "
-                    "instead: an `assert` backed by a stronger loop invariant or a helper lemma with its own proof.")
-_FROZEN_CODE_GUIDANCE = ("In annotate mode the program's code and contract are frozen: restore every statement, "
-                         "expression and clause of the given program exactly, and add only proof hints (loop "
-                         "invariants and decreases, `assert`s, `calc`, lemma calls, ghost variables, new lemmas "
-                         "and ghost functions).")
-_ESCAPE_WARNING_GUIDANCE = ("This warning shows the candidate avoids a proof obligation; it counts as an integrity "
-                            "violation. Remove the construct it names and prove the fact instead.")
+# --- guidance ------------------------------------------------------------------------------------
 
 
-def guidance_for(kind: str, rule: str | None = None) -> str:
-    """Kind-specific advice (1-2 sentences). For integrity violations, pass kind="integrity" and the rule id."""
-    if kind == "integrity":
-        if rule and rule.startswith("QED-E0"):
-            return _CONTRACT_GUIDANCE
-        if rule and rule.startswith("QED-E2"):
-            return _FROZEN_CODE_GUIDANCE
-        if rule and rule.startswith(("QED-W", "QED-A")):
-            return _ESCAPE_WARNING_GUIDANCE
-        return _ESCAPE_GUIDANCE
-    if kind == "escape_warning":
-        return _ESCAPE_WARNING_GUIDANCE
-    return _GUIDANCE.get(kind, _GUIDANCE["other"])
+@dataclass(frozen=True)
+class Guidance:
+    """The language's repair advice, from `<prompts>/<language>/guidance.yaml`: `kinds` (diagnostic kind ->
+    advice, `other` for the rest), `integrity` (rule family -> advice) and `verifier` (how prompts name it)."""
+
+    kinds: Mapping[str, str]
+    integrity: Mapping[str, str]
+    verifier: str
+
+    @classmethod
+    def load(cls, path: Path) -> Guidance:
+        import yaml
+
+        fix = f"create it (copy {BUNDLED_PROMPTS / path.parent.name / GUIDANCE_FILE} as a start) or drop --prompts"
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"repair guidance {path} does not exist", fix=fix) from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise BadInput(f"cannot read repair guidance {path}: {e}", fix="fix the YAML of that file") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("kinds"), dict) or \
+                not isinstance(doc.get("integrity"), dict) or not isinstance(doc["kinds"].get("other"), str):
+            raise BadInput(f"repair guidance {path} must map `kinds` (with `other`) and `integrity` to advice texts",
+                           fix=fix)
+        return cls(kinds={str(k): str(v) for k, v in doc["kinds"].items()},
+                   integrity={str(k): str(v) for k, v in doc["integrity"].items()},
+                   verifier=str(doc.get("verifier") or "The verifier"))
+
+    def for_kind(self, kind: str) -> str:
+        """Advice for a diagnostic kind (1-2 sentences); `other`'s when the kind has none."""
+        return self.kinds.get(kind, self.kinds["other"])
+
+    def for_violation(self, family: str) -> str:
+        """Advice for an integrity violation of a rule family; the `escape` advice when the family has none."""
+        return self.integrity.get(family) or self.integrity.get(RuleFamily.escape) or self.kinds["other"]
 
 
 # --- feedback from a verifier result ---------------------------------------------------------------
@@ -333,7 +305,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _from_diagnostic(d: Diagnostic, result: FileResult, source: str, lines: list[str], kind: str,
-                     limits: PromptLimits) -> FeedbackItem:
+                     limits: PromptLimits, guidance: Guidance) -> FeedbackItem:
     here = _same_file(d.file, result.file)
     related = []
     for r in d.related[: limits.max_related]:
@@ -351,43 +323,41 @@ def _from_diagnostic(d: Diagnostic, result: FileResult, source: str, lines: list
         message=_clip(d.message, limits.message_chars),
         source_excerpt=source_excerpt(source, d.line, d.column, line_chars=limits.excerpt_line_chars) if here else None,
         related=tuple(related),
-        guidance=guidance_for(kind if kind != "warning" else "escape_warning"),
+        guidance=guidance.for_kind(kind) if kind != "warning" else guidance.for_violation(RuleFamily.verifier_warning),
+        verifier=guidance.verifier,
     )
 
 
-def _from_violation(v: IntegrityViolation, source: str, limits: PromptLimits) -> FeedbackItem:
+def _from_violation(v: IntegrityViolation, source: str, limits: PromptLimits, guidance: Guidance) -> FeedbackItem:
     return FeedbackItem(
         where=_where(v.line, v.member),
         kind="integrity",
         message=_clip(f"The integrity guard rejects the program (rule {v.rule}): {v.message}", limits.message_chars),
         source_excerpt=source_excerpt(source, v.line, v.column, line_chars=limits.excerpt_line_chars),
-        guidance=guidance_for("integrity", v.rule),
+        guidance=guidance.for_violation(v.family),
         rule=v.rule,
+        verifier=guidance.verifier,
     )
 
 
-def _value(x) -> str:
-    return x.value if hasattr(x, "value") else str(x)
-
-
-def feedback_from(result: FileResult, candidate_source: str, limits: PromptLimits | None = None) -> list[FeedbackItem]:
+def feedback_from(result: FileResult, candidate_source: str, guidance: Guidance,
+                  limits: PromptLimits | None = None) -> list[FeedbackItem]:
     """Every problem in `result`, in priority order: errors, integrity violations, escape warnings (see module doc).
     Items are truncated per field; the count/size bounds are applied later (`bound_feedback`)."""
     limits = limits or PromptLimits()
     lines = candidate_source.splitlines()
     errors, warnings = [], []
     for d in result.diagnostics:
-        if _value(d.severity) == Severity.error.value:
-            errors.append(_from_diagnostic(d, result, candidate_source, lines, _value(d.kind), limits))
-        elif (_value(d.severity) == Severity.warning.value and d.warning_class is not None
-              and _value(d.warning_class) == WarningClass.escape.value):
+        if d.severity == Severity.error:
+            errors.append(_from_diagnostic(d, result, candidate_source, lines, d.kind, limits, guidance))
+        elif d.severity == Severity.warning and d.warning_class == WarningClass.escape:
             if any(v.line is not None and v.line == d.line for v in result.integrity):
                 continue  # the guard already reports this escape
-            item = _from_diagnostic(d, result, candidate_source, lines, "warning", limits)
+            item = _from_diagnostic(d, result, candidate_source, lines, "warning", limits, guidance)
             warnings.append(replace(item, kind="escape_warning",
-                                    message=_clip("Dafny warns that this escapes proof: " + d.message,
+                                    message=_clip(f"{guidance.verifier} warns that this escapes proof: " + d.message,
                                                   limits.message_chars)))
-    violations = [_from_violation(v, candidate_source, limits) for v in result.integrity]
+    violations = [_from_violation(v, candidate_source, limits, guidance) for v in result.integrity]
     return errors + violations + warnings
 
 
@@ -441,12 +411,20 @@ class PromptRenderer:
     `prompts_dir` replaces the bundled `prompts/` folder (it must then hold `<language>/<template>.j2` for every
     template used; there is no fallback to the bundled ones, so what is sent is exactly what the folder says)."""
 
-    def __init__(self, prompts_dir: Path | None = None, language: str = "dafny", limits: PromptLimits | None = None):
-        root = Path(prompts_dir) if prompts_dir is not None else BUNDLED_PROMPTS
-        self.root = root
+    def __init__(self, prompts_dir: Path | None = None, *, language: str, limits: PromptLimits | None = None):
         self.language = str(language)
         self.limits = limits or PromptLimits()
-        self.dir = root / self.language
+        if prompts_dir is not None:
+            root = Path(prompts_dir)
+            self.dir = root / self.language
+        else:  # the backend's own folder (a third-party backend ships its templates), else the bundled one
+            from backends import registry
+
+            own = registry.plugin_for_language(self.language).language.prompts
+            self.dir = Path(own) if own is not None else BUNDLED_PROMPTS / self.language
+            root = self.dir.parent
+        self.root = root
+        self._guidance: Guidance | None = None
         if not root.is_dir():
             raise BadInput(f"prompts folder {root} does not exist",
                            fix="give a folder holding <language>/system.j2, generate.j2, write_contract.j2, repair.j2")
@@ -460,6 +438,17 @@ class PromptRenderer:
         )
 
     # -- public API
+
+    @property
+    def guidance(self) -> Guidance:
+        """The language's repair advice (`guidance.yaml` in the template folder), read once."""
+        if self._guidance is None:
+            self._guidance = Guidance.load(self.dir / GUIDANCE_FILE)
+        return self._guidance
+
+    def feedback(self, result: FileResult, candidate_source: str) -> list[FeedbackItem]:
+        """`feedback_from` with this folder's guidance and limits."""
+        return feedback_from(result, candidate_source, self.guidance, self.limits)
 
     def system(self) -> list[ChatMessage]:
         return [ChatMessage(role="system", content=self._render("system.j2", language=self.language))]
@@ -498,14 +487,19 @@ class PromptRenderer:
 
     # -- internals
 
+    def _missing_fix(self, name: str) -> str:
+        if self.dir != BUNDLED_PROMPTS / self.language:
+            return f"create it (copy {BUNDLED_PROMPTS / self.language / name} as a start, if it exists) or drop --prompts"
+        return (f"the {self.language} backend ships no prompt templates; install its prompts folder or pass "
+                f"--prompts DIR holding {self.language}/{name}")
+
     def _render(self, name: str, **values) -> str:
         path = self.dir / name
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateNotFound:
             raise BadInput(f"prompt template {path} does not exist",
-                           fix=f"create it (copy {BUNDLED_PROMPTS / 'dafny' / name} as a start) or drop --prompts"
-                           ) from None
+                           fix=self._missing_fix(name)) from None
         except jinja2.TemplateSyntaxError as e:
             raise BadInput(f"prompt template {path}, line {e.lineno}: {e.message}",
                            fix="fix the Jinja syntax of the template") from None

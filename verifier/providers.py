@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from verifier.cache import Store, digest
-from verifier.errors import BadInput, QedError
+from verifier.errors import BadInput, ProviderError
 from verifier.prompting import ChatMessage
 
 __all__ = [
@@ -45,12 +45,6 @@ __all__ = [
 CACHE_NAMESPACE = "llm-responses-v1"
 
 _KEY_VERSION = "qedgen-completion-request-v1"
-
-
-class ProviderError(QedError):
-    """The model could not be reached, refused the request, or (offline) no answer was recorded."""
-
-    exit_code = 4
 
 
 def _one_line(text: str, limit: int = 300) -> str:

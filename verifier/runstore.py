@@ -5,9 +5,10 @@
 * `transcript.jsonl`: one JSON object per event (prompt, response, extraction, candidate, verifier result,
   verdict, ...), appended and flushed line by line, so a killed run keeps everything up to its last event;
 * `run.json`: what the run was asked to do (task file and its hash, model, budgets), read back by `--resume`;
-* `candidates/s{sample}-r{round}.dfy`: every extracted candidate (`contract-r{round}.dfy` for contracts);
-* `contract.dfy`: the contract written in from-description mode (the user reviews, may edit, and accepts it);
-* `artifact.dfy`: the first verified candidate (only when one verified);
+* `candidates/s{sample}-r{round}<suffix>`: every extracted candidate (`contract-r{round}<suffix>` for contracts;
+  the suffix is the language's, e.g. `.dfy`);
+* `contract<suffix>`: the contract written in from-description mode (the user reviews, may edit, and accepts it);
+* `artifact<suffix>`: the first verified candidate (only when one verified);
 * `report.md`: a short human summary;
 * `certificate.json`: hashes of the task, contract and artifact, the toolchain, the verdict, qed's version.
 """
@@ -124,21 +125,21 @@ class RunDir:
 
     # --- files -------------------------------------------------------------------------------------
 
-    def candidate_path(self, sample: int, round_: int, suffix: str = ".dfy") -> Path:
+    def candidate_path(self, sample: int, round_: int, suffix: str) -> Path:
         return self.path / "candidates" / f"s{sample}-r{round_}{suffix}"
 
-    def write_candidate(self, sample: int, round_: int, code: str, suffix: str = ".dfy") -> Path:
+    def write_candidate(self, sample: int, round_: int, code: str, suffix: str) -> Path:
         p = self.candidate_path(sample, round_, suffix)
         p.write_text(code, encoding="utf-8", newline="")
         return p
 
-    def contract_candidate_path(self, round_: int, suffix: str = ".dfy") -> Path:
+    def contract_candidate_path(self, round_: int, suffix: str) -> Path:
         return self.path / "candidates" / f"contract-r{round_}{suffix}"
 
-    def contract_path(self, suffix: str = ".dfy") -> Path:
+    def contract_path(self, suffix: str) -> Path:
         return self.path / f"contract{suffix}"
 
-    def write_artifact(self, candidate: Path, suffix: str = ".dfy") -> Path:
+    def write_artifact(self, candidate: Path, suffix: str) -> Path:
         p = self.path / f"artifact{suffix}"
         shutil.copyfile(candidate, p)
         return p

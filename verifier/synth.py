@@ -7,14 +7,14 @@
   feedback (`feedback_from`) or, when the answer had no usable code, the extraction error. The integrity guard
   checks each candidate against the contract.
 * annotate: the same loop, but the candidate is checked against the given program: its code and contract stay
-  frozen, only proof hints may be added (`backends.dafny.annotate`).
+  frozen, only proof hints may be added (the backend's program check, Capability.program_check).
 * from description: first a contract phase (up to `rounds` write-contract prompts, each answer checked to
   resolve, to give something to implement, and to contain no escape from proof); the contract is saved as
-  `contract.dfy` in the run folder and goes to `accept(path)` (the user; `--accept-spec`). Declined or not yet
+  `contract<suffix>` in the run folder and goes to `accept(path)` (the user; `--accept-spec`). Declined or not yet
   accepted, the run stops with status `awaiting_acceptance`; `--resume` continues it (the user may have edited
   the file meanwhile: the edited contract is the one checked and implemented). Then implement mode.
 
-The run stops at the first `verified` candidate (copied to `artifact.dfy`, with a `certificate.json`); other
+The run stops at the first `verified` candidate (copied to `artifact<suffix>`, with a `certificate.json`); other
 samples stop at their next step. Budgets: rounds, samples, tokens (prompt + completion as the server reports
 them, estimated at 4 characters a token when it does not; counted as answers arrive, so concurrent samples may
 overshoot by the calls in flight) and wall time (checked before each model call and verifier run; a verifier
@@ -28,20 +28,22 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backends.base import Backend, Capability, CheckRequest, PendingCheck
 from verifier import __version__
 from verifier.errors import BadInput
 from verifier.extract import ExtractionError, extract_code
-from verifier.prompting import ChatMessage, ContractRetry, GenerateContext, PromptRenderer, RepairContext, \
-    feedback_from
+from verifier.models import FileResult, Verdict
+from verifier.prompting import ChatMessage, ContractRetry, GenerateContext, PromptRenderer, RepairContext
 from verifier.providers import Completion, CompletionRequest, Provider
 from verifier.runstore import RunDir, sha256_file, sha256_text
-from verifier.tasks import SOURCE_SUFFIX, Mode, Task
+from verifier.sessions import SessionPool
+from verifier.tasks import Mode, Task
 
 __all__ = ["Attempt", "SynthConfig", "SynthResult", "recorded_completions", "synthesize"]
 
@@ -60,6 +62,10 @@ class SynthConfig(BaseModel):
     wall_time_s: float | None = Field(None, gt=0, description="wall-clock budget of this invocation")
     timeout: float = Field(600.0, gt=0, description="wall-clock limit of one verifier run")
     jobs: int | None = Field(None, ge=1, le=64, description="samples run at once (default: min(samples, 4))")
+    session: Literal["warm", "cli"] | None = Field(
+        None, description="warm: repair rounds are checked by a warm verifier session first (the verdict still "
+                          "comes from the batch command); cli: the batch command only; default: warm where the "
+                          "backend has sessions")
 
 
 class Attempt(BaseModel):
@@ -92,13 +98,14 @@ class SynthResult(BaseModel):
     out_dir: str
     scripted_responses: int = 0  # answers written by hand (demo/test), not by a model
     replayed_responses: int = 0  # answers taken from the run's own transcript (--resume) or a cache
+    session: Literal["warm", "cli"] = "cli"  # how candidates were checked in repair rounds
 
     def summary(self) -> dict[str, Any]:
         """The `qed synth --json` document."""
         return {"status": self.status, "reason": self.reason, "artifact": self.artifact,
                 "attempts": len(self.attempts), "samples": self.samples, "rounds": self.rounds,
                 "tokens": self.tokens, "duration_s": round(self.duration_s, 3), "out_dir": self.out_dir,
-                "scripted_responses": self.scripted_responses}
+                "scripted_responses": self.scripted_responses, "session": self.session}
 
 
 def recorded_completions(run: RunDir) -> dict[str, Completion]:
@@ -117,13 +124,9 @@ def recorded_completions(run: RunDir) -> dict[str, Completion]:
     return out
 
 
-def _value(x: Any) -> str:
-    return getattr(x, "value", x)
-
-
-def _short(result: Any) -> str:
+def _short(result: FileResult) -> str:
     """`2 errors (line 7: a postcondition could not be proved ...)`: counts, then the first problem."""
-    errs = [d for d in result.diagnostics if _value(d.severity) == "error"]
+    errs = [d for d in result.diagnostics if d.severity == "error"]
     parts = []
     if errs:
         parts.append(f"{len(errs)} error{'s' if len(errs) != 1 else ''}")
@@ -183,7 +186,7 @@ class _Answer:
 class _Session:
     """One invocation of the loop over a run folder."""
 
-    def __init__(self, task: Task, provider: Provider, config: SynthConfig, run: RunDir, backend: Any,
+    def __init__(self, task: Task, provider: Provider, config: SynthConfig, run: RunDir, backend: Backend,
                  renderer: PromptRenderer, on_attempt: Callable[[Attempt], None] | None) -> None:
         self.task = task
         self.provider = provider
@@ -192,20 +195,29 @@ class _Session:
         self.backend = backend
         self.renderer = renderer
         self.on_attempt = on_attempt
-        self.language = str(task.language)
-        self.suffix = SOURCE_SUFFIX[self.language]
+        self.language = backend.language
+        self.suffix = backend.language.suffix
+        warm = config.session != "cli" and backend.supports(Capability.sessions)
+        if config.session == "warm" and not warm:
+            raise BadInput(f"the {backend.language.title} backend has no warm sessions",
+                           fix="drop --session warm (or pass --session cli)")
+        self.session_mode: Literal["warm", "cli"] = "warm" if warm else "cli"
+        self.pool: SessionPool | None = None
+        if warm:
+            jobs = min(config.jobs or min(config.samples, 4), config.samples)
+            self.pool = SessionPool(backend, min(jobs, backend.config.sessions.pool_size))
         self.started = time.monotonic()
         self.budget = _Budget(config, self.started)
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.active: dict[int, Any] = {}  # verifier runs in progress, by id()
+        self.active: dict[int, PendingCheck] = {}  # verifier runs in progress, by id()
         self.attempts: list[Attempt] = []
         self.rounds_run = 0
         self.samples_run = 0
         self.scripted = 0
         self.replayed = 0
         self.artifact: Path | None = None
-        self.final: Any = None
+        self.final: FileResult | None = None
         self.stop: str | None = None
 
     # -- shared steps
@@ -278,7 +290,7 @@ class _Session:
         return None
 
     def settle_contract(self, written: Path) -> tuple[Path, bool]:
-        """`contract.dfy` in the run folder: the model's contract, or the user's edit of it from an earlier
+        """`contract<suffix>` in the run folder: the model's contract, or the user's edit of it from an earlier
         invocation (checked again). Returns (path, edited)."""
         target = self.run.contract_path(self.suffix)
         text = written.read_text(encoding="utf-8")
@@ -288,7 +300,7 @@ class _Session:
                 problems = self.backend.contract_problems(target, timeout=self.config.timeout)
                 if problems:
                     raise BadInput(f"the edited contract {target} is not usable: {problems[0]}",
-                                   fix="fix it (`dafny resolve` must accept it) and run --resume again")
+                                   fix="fix it (the verifier must resolve it) and run --resume again")
                 self.run.event("contract_edited", sha256=sha256_text(current))
                 return target, True
             return target, False
@@ -324,7 +336,7 @@ class _Session:
         phase = "annotate" if mode == Mode.annotate else "implement"
         candidate: str | None = None
         previous: str | None = None  # the last candidate that was verified
-        result: Any = None
+        result: FileResult | None = None
         extraction_error: str | None = None
         for r in range(1, self.config.rounds + 1):
             if self.halted():
@@ -335,10 +347,10 @@ class _Session:
             if r == 1:
                 messages = self.renderer.generate(gen)
             else:
-                fb = feedback_from(result, candidate) if result is not None and candidate is not None else []
+                fb = self.renderer.feedback(result, candidate) if result is not None and candidate is not None else []
                 messages = self.renderer.repair(RepairContext(
                     task=self.task, candidate=candidate if extraction_error is None else None, feedback=fb,
-                    extraction_error=extraction_error, round=r, language=self.language,
+                    extraction_error=extraction_error, round=r, language=self.language.name,
                     contract_text=gen.contract_text, program_text=gen.program_text))
             ans = self.ask(messages, sample=k, round_=r, kind="generate" if r == 1 else "repair")
             got = extract_code(ans.completion.text, self.language)
@@ -358,8 +370,10 @@ class _Session:
             if self.halted():
                 return
             result = self.verify(k, r, path, spec, program, previous, result)
+            if result is None:
+                return
             previous = candidate
-            outcome = _value(result.verdict)
+            outcome = result.verdict.value
             message = _short(result)
             if result.scope:
                 message = f"{message} [only the changed members: {', '.join(result.scope)}]"
@@ -374,24 +388,50 @@ class _Session:
                 return
 
     def verify(self, k: int, r: int, path: Path, spec: Path | None, program: Path | None, previous: str | None,
-               last: Any) -> Any:
-        """Verify a candidate. In a repair round whose candidate changed only some members of a program that
-        failed before, those members are verified first (a failure there is this round's feedback, found
-        sooner); only a check of the whole file can give `verified`."""
-        extra: dict[str, Any] = {"program": program} if program is not None else {}
-        scope = self.repair_scope(path, previous, last)
-        if scope:
-            scoped = self.check(path, spec, members=tuple(scope), **extra)
-            self.run.event("verifier", sample=k, round=r, scope=scope, result=scoped.model_dump(mode="json"))
-            if _value(scoped.verdict) != "verified" or self.halted():
-                return scoped
-        result = self.check(path, spec, **extra)
-        self.run.event("verifier", sample=k, round=r, result=result.model_dump(mode="json"))
+               last: FileResult | None) -> FileResult | None:
+        """Verify a candidate (None: the run stopped meanwhile). Only a check of the whole file by the batch
+        command can give `verified`.
+
+        With warm sessions, the session checks the candidate first: problems it finds are this round's feedback;
+        when it finds none (or cannot answer), the batch command decides, and a disagreement is recorded.
+        Without, in a repair round whose candidate changed only some members of a program that failed before,
+        those members are verified first (a failure there is this round's feedback, found sooner)."""
+        request = CheckRequest(file=path, contract=spec, program=program)
+        if self.pool is not None:
+            warm = self.warm(request)
+            self.run.event("verifier", sample=k, round=r, checked_by="session", session=warm.session,
+                           clean=warm.clean, answered=warm.answered, detail=warm.detail, duration_s=warm.duration_s,
+                           result=warm.feedback.model_dump(mode="json") if warm.feedback is not None else None)
+            if warm.feedback is not None:
+                return warm.feedback
+            if self.halted():
+                return None
+        else:
+            scope = self.repair_scope(path, previous, last)
+            if scope:
+                scoped = self.check(replace(request, members=tuple(scope)))
+                self.run.event("verifier", sample=k, round=r, checked_by="batch", scope=scope,
+                               duration_s=scoped.duration_s, result=scoped.model_dump(mode="json"))
+                if scoped.verdict != Verdict.verified or self.halted():
+                    return scoped
+        result = self.check(request)
+        self.run.event("verifier", sample=k, round=r, checked_by="batch", duration_s=result.duration_s,
+                       result=result.model_dump(mode="json"))
+        if self.pool is not None and warm.answered and result.verdict != Verdict.verified:
+            self.run.event("session_disagreement", sample=k, round=r, session=warm.session,
+                           session_found="no problem", batch_verdict=result.verdict.value,
+                           note="the warm session found no problem, the batch command did; the batch verdict counts")
         return result
 
-    def check(self, path: Path, spec: Path | None, **extra: Any) -> Any:
-        """One verifier run, registered so that an aborted session can kill it."""
-        pending = self.backend.begin(path, spec, timeout=self.budget.verifier_timeout(), **extra)
+    def warm(self, request: CheckRequest):
+        """One check through a borrowed warm session (never a verdict)."""
+        assert self.pool is not None
+        with self.pool.borrow() as session:
+            return self.backend.check_warm(replace(request, timeout=self.budget.verifier_timeout()), session)
+
+    def check(self, request: CheckRequest) -> FileResult:
+        """One batch verifier run, registered so that an aborted session can kill it."""
+        pending = self.backend.begin(replace(request, timeout=self.budget.verifier_timeout()))
         with self.lock:
             self.active[id(pending)] = pending
         try:
@@ -401,24 +441,29 @@ class _Session:
                 self.active.pop(id(pending), None)
 
     def abort(self) -> None:
-        """Stop every sample: no new step starts, and running verifier processes are killed."""
+        """Stop every sample: no new step starts, and running verifier processes (sessions included) are killed."""
         self.done.set()
         with self.lock:
             active = list(self.active.values())
         for pending in active:
             pending.cancel()
+        if self.pool is not None:
+            self.pool.close()
 
-    def repair_scope(self, path: Path, previous: str | None, last: Any) -> list[str] | None:
-        if previous is None or last is None or _value(last.verdict) not in ("failed", "timeout"):
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def repair_scope(self, path: Path, previous: str | None, last: FileResult | None) -> list[str] | None:
+        if previous is None or last is None or last.verdict not in (Verdict.failed, Verdict.timeout):
             return None
-        changed = getattr(self.backend, "changed_members", None)
-        if changed is None:
+        if not (self.backend.supports(Capability.changed_members) and self.backend.supports(Capability.member_scope)):
             return None
         text = path.read_text(encoding="utf-8")
-        members = changed(previous, text)
+        members = self.backend.changed_members(previous, text)
         if not members:
             return None  # same members as before (the cache answers) or the outline cannot say
-        every = changed("", text) or []  # all members count as new against an empty program
+        every = self.backend.changed_members("", text) or []  # all members count as new against an empty program
         return members if len(members) < len(every) else None
 
     # -- the end
@@ -428,11 +473,12 @@ class _Session:
             status=status, reason=reason, artifact=str(self.artifact) if self.artifact else None,
             contract=str(contract) if contract else None, attempts=list(self.attempts), samples=self.samples_run,
             rounds=self.rounds_run, tokens=self.budget.tokens, duration_s=time.monotonic() - self.started,
-            out_dir=str(self.run.path), scripted_responses=self.scripted, replayed_responses=self.replayed)
+            out_dir=str(self.run.path), scripted_responses=self.scripted, replayed_responses=self.replayed,
+            session=self.session_mode)
 
 
-def _toolchain(backend: Any, result: Any) -> dict | None:
-    tc = getattr(result, "toolchain", None)
+def _toolchain(backend: Backend, result: FileResult) -> dict | None:
+    tc = result.toolchain
     if tc is None:
         try:
             tc = backend.toolchain()
@@ -441,15 +487,29 @@ def _toolchain(backend: Any, result: Any) -> dict | None:
     return tc.model_dump(mode="json")
 
 
+def _backend_for(task: Task, backend: Backend | None) -> Backend:
+    """The given backend (which must speak the task's language), else the registry's for the task's language."""
+    if backend is None:
+        from backends import registry
+
+        return registry.create_backend(task.language)
+    if backend.language.name != task.language:
+        raise BadInput(f"task {task.id} is written in {task.language}, but the backend given is {backend.name}'s",
+                       fix=f"pass the {task.language} backend (or none: qed picks it from the registry)")
+    return backend
+
+
 def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = None, model: str | None = None,
-               samples: int = 1, rounds: int = 3, timeout: float = 600.0, out_dir: Path, backend: Any,
+               samples: int = 1, rounds: int = 3, timeout: float = 600.0, out_dir: Path,
+               backend: Backend | None = None,
                renderer: PromptRenderer | None = None, task_file: Path | None = None, new_run_dir: bool = True,
                resume: bool = False, accept: Callable[[Path], bool] | None = None,
                on_attempt: Callable[[Attempt], None] | None = None) -> SynthResult:
     """Run the loop (see the module docstring). `out_dir` is the parent of a fresh `<task.id>-<timestamp>/`
     folder (or, with `new_run_dir=False` or `resume=True`, the run folder itself). `config` (or the loose
     `model`/`samples`/`rounds`/`timeout`) says what the run may spend; `accept` decides on a written contract
-    (None: not accepted). ProviderError propagates (exit 4)."""
+    (None: not accepted). `backend` defaults to the registry's backend for the task's language (closed at the
+    end; a given backend stays open). ProviderError propagates (exit 4)."""
     if config is None:
         if not model:
             raise BadInput("no model given", fix="pass --model NAME")
@@ -457,10 +517,13 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
             raise BadInput("samples and rounds must be at least 1", fix="pass --samples >= 1 and --rounds >= 1")
         config = SynthConfig(model=model, samples=samples, rounds=rounds, timeout=timeout)
     mode = Mode(task.mode)
-    if mode != Mode.implement and backend is None:
-        raise BadInput(f"{mode.value} tasks need a verifier backend", fix="run with the Dafny backend")
-    language = str(task.language)
-    renderer = renderer or PromptRenderer(language=language)
+    owned = backend is None
+    backend = _backend_for(task, backend)
+    if mode == Mode.from_description:
+        backend.require(Capability.contract_check, "writing a contract from a description")
+    elif mode == Mode.annotate:
+        backend.require(Capability.program_check, "annotate mode")
+    renderer = renderer or PromptRenderer(language=task.language)
     if resume:
         run = RunDir.open_existing(out_dir)
     elif new_run_dir:
@@ -470,7 +533,12 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
     params = {"task": task.id, "task_file": str(Path(task_file).resolve()) if task_file else None,
               "task_sha256": _task_hash(task, task_file), "mode": mode.value, "qed_version": __version__,
               "prompts": str(renderer.root), **config.model_dump(mode="json")}
-    session = _Session(task, provider, config, run, backend, renderer, on_attempt)
+    try:
+        session = _Session(task, provider, config, run, backend, renderer, on_attempt)
+    except BaseException:
+        run.close()
+        raise
+    params["session"] = session.session_mode
     try:
         run.write_params(params)  # on resume: the budgets as raised for this invocation
         run.event("resume" if resume else "start", **params)
@@ -512,6 +580,9 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
         run.event("error", error=type(e).__name__, message=str(e))
         raise
     finally:
+        session.close()
+        if owned:
+            backend.close()
         run.close()
 
 
@@ -534,8 +605,8 @@ def _finish(session: _Session, task: Task, mode: Mode, status: Status, reason: s
                                 if edited else "written by the model, accepted by the user"}[mode.value],
             "artifact_sha256": sha256_file(session.artifact),
             "toolchain": _toolchain(session.backend, final),
-            "verdict": _value(final.verdict),
-            "assumptions": [a.model_dump(mode="json") for a in getattr(final, "assumptions", [])],
+            "verdict": final.verdict.value,
+            "assumptions": [a.model_dump(mode="json") for a in final.assumptions],
             "mode": mode.value,
             "qed_version": __version__,
         })
@@ -550,7 +621,10 @@ def _report(task: Task, mode: Mode, model: str, res: SynthResult) -> str:
     lines = [f"# qed synth: `{task.id}`", "",
              f"- mode: {mode.value}", f"- model: {model}", f"- status: **{res.status}** ({res.reason})",
              f"- attempts: {len(res.attempts)} ({res.samples} sample(s), {res.rounds} round(s))",
-             f"- tokens: {res.tokens}", f"- duration: {res.duration_s:.1f} s"]
+             f"- tokens: {res.tokens}", f"- duration: {res.duration_s:.1f} s",
+             "- checks: " + ("a warm verifier session first, then the batch command for every candidate it found "
+                             "no problem in (only the batch command can say verified)" if res.session == "warm"
+                             else "the batch command")]
     if res.scripted_responses:
         lines.append(f"- **scripted session**: {res.scripted_responses} answer(s) were written by hand for a demo "
                      "or test, not produced by a model")

@@ -18,7 +18,7 @@ The JSON Schema is `verifier/schemas/task.schema.json` (`qed schema --task`).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -28,20 +28,14 @@ from verifier.errors import BadInput
 TASK_SCHEMA_VERSION = 1
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     implement = "implement"
     from_description = "from_description"
     annotate = "annotate"
 
 
-class Language(str, Enum):
-    dafny = "dafny"
-    lean = "lean"
-    fstar = "fstar"
-
-
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Example(_Model):
@@ -63,13 +57,24 @@ class Budget(_Model):
 class Task(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
                     description="short name: letters, digits, `_`, `.`, `-` (used for file names)")
-    language: Language
+    language: str = Field(description="a language with a registered backend: dafny, lean, fstar (`qed toolchain "
+                                      "status` lists them)")
     description: str = Field(min_length=1, description="what the code must do, in natural language")
     spec: Path | None = Field(None, description="contract file, relative to the task file (implement mode)")
     program: Path | None = Field(None, description="program to annotate with proof hints, relative to the task file")
     examples: list[Example] = Field(default_factory=list)
     budget: Budget = Field(default_factory=Budget)
     notes: str | None = Field(None, description="free-form notes passed to the prompt")
+
+    @field_validator("language")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        from backends import registry
+
+        name = v.strip().lower()
+        if name not in registry.plugins():
+            raise ValueError(f"no backend registered for {v!r} (registered: {', '.join(registry.language_names())})")
+        return name
 
     @field_validator("description")
     @classmethod
@@ -84,6 +89,12 @@ class Task(_Model):
             raise ValueError("give either `spec` (implement a contract) or `program` (annotate a program), not both")
         return self
 
+    def language_spec(self):
+        """The `backends.base.LanguageSpec` of the task's language (from the backend registry)."""
+        from backends import registry
+
+        return registry.plugin_for_language(self.language).language
+
     @property
     def mode(self) -> Mode:
         if self.spec is not None:
@@ -91,10 +102,6 @@ class Task(_Model):
         if self.program is not None:
             return Mode.annotate
         return Mode.from_description
-
-
-#: The source file suffix of each task language.
-SOURCE_SUFFIX = {"dafny": ".dfy", "lean": ".lean", "fstar": ".fst"}
 
 
 def _field_error(path: Path, err: ValidationError) -> BadInput:
@@ -143,9 +150,10 @@ def load_task(path: Path) -> Task:
         if not full.is_file():
             raise BadInput(f"{path}: field `{name}`: {rel} does not exist (looked at {full})",
                            fix=f"give the path of the file relative to {base}")
-        if full.suffix != SOURCE_SUFFIX[task.language]:
-            raise BadInput(f"{path}: field `{name}`: {rel} is not a {task.language} file",
-                           fix=f"use a {SOURCE_SUFFIX[task.language]} file")
+        lang = task.language_spec()
+        if not any(full.name.endswith(s) for s in lang.suffixes):
+            raise BadInput(f"{path}: field `{name}`: {rel} is not a {lang.title} file",
+                           fix=f"use a {'/'.join(lang.suffixes)} file")
         setattr(task, name, full)
     return task
 

@@ -56,9 +56,23 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from backends.dafny.syntax import (
-    _ARRAY_OR_BV, ATTR_OPEN, CHAR, IDENT, KEYWORD, NUMBER, OP, STRING, Decl, Outline, Token, outline, render, texts)
+    _ARRAY_OR_BV,
+    ATTR_OPEN,
+    CHAR,
+    IDENT,
+    KEYWORD,
+    NUMBER,
+    OP,
+    STRING,
+    Decl,
+    Outline,
+    Token,
+    outline,
+    render,
+    texts,
+)
 from verifier.errors import BadInput
-from verifier.models import IntegrityViolation
+from verifier.models import IntegrityViolation, RuleFamily
 
 RULES_ANNOTATE: dict[str, str] = {
     "QED-E200": "candidate structure not readable",
@@ -681,7 +695,7 @@ def _violation(side: _Side, rule: str, i: int | None, message: str) -> Integrity
     toks = side.tokens
     t = toks[i] if i is not None and toks else None
     member = side.out.member_at(t.line) if t is not None else None
-    return IntegrityViolation(rule=rule, message=message, file=side.file, line=t.line if t else None,
+    return IntegrityViolation(rule=rule, family=RuleFamily.frozen_code, message=message, file=side.file, line=t.line if t else None,
                               column=t.col if t else None, member=member)
 
 
@@ -701,7 +715,7 @@ def check_annotation(program_src: str, candidate_src: str, candidate_file: str,
         for problem in c_out.problems[:3]:
             line = int(problem.split(":")[0].split()[-1]) if problem.startswith("line ") else None
             violations.append(IntegrityViolation(
-                rule="QED-E200", file=candidate_file, line=line,
+                rule="QED-E200", family=RuleFamily.frozen_code, file=candidate_file, line=line,
                 message=f"qedgen could not read the declaration structure ({problem}). Write the candidate in "
                         f"standard Dafny 4 syntax (`dafny resolve` must accept it). {_FIX}"))
         return violations

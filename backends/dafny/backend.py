@@ -7,17 +7,21 @@ qed loads its models and the guard.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backends.base import Backend, BackendPlugin, CheckRequest, PendingCheck, PythonBuildRequest, Session, WarmCheck
 from verifier.cache import Store
 from verifier.errors import BadInput
 
 from .runner import DafnyOptions, DafnyRunner, PendingRun
+from .texts import Texts
 
 if TYPE_CHECKING:
     from verifier.models import FileResult, ToolchainRef
+
+    from .config import DafnyConfig
 
 
 def read_source(path: Path, what: str) -> str:
@@ -36,37 +40,84 @@ def read_source(path: Path, what: str) -> str:
         raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
 
 
-@dataclass
-class DafnyBackend:
-    """Verifies `.dfy` files with the Dafny found by `toolchains` (or the given install)."""
+class DafnyBackend(Backend):
+    """Verifies `.dfy` files with the Dafny found by `toolchains` (or the configured install)."""
 
-    install: object | None = None
-    options: DafnyOptions = field(default_factory=DafnyOptions)
-    store: Store | None = field(default_factory=Store)
-    use_cache: bool = True
-    audit: bool | None = None  # run `dafny audit` as a second opinion; None: only when a spec is given
-    name: str = "dafny"
-    suffixes: tuple[str, ...] = (".dfy",)
+    config: DafnyConfig
 
-    def __post_init__(self) -> None:
+    def __init__(self, plugin: BackendPlugin, config: DafnyConfig):
+        super().__init__(plugin, config)
         self._runner: DafnyRunner | None = None
+
+    @property
+    def use_cache(self) -> bool:
+        return self.config.cache.enabled
+
+    @property
+    def install(self):
+        """The Dafny install (`toolchains.discovery.DafnyInstall`), found on first use."""
+        return self.runner.install
 
     @property
     def runner(self) -> DafnyRunner:
         if self._runner is None:
-            if self.install is None:
+            install = self.config.toolchain
+            if install is None:
                 from toolchains.discovery import locate_dafny
 
-                self.install = locate_dafny()
-            self._runner = DafnyRunner(self.install, self.store)
+                install = locate_dafny()
+            store = Store(self.config.cache.root) if self.config.cache.enabled else None
+            self._runner = DafnyRunner(install, store)
         return self._runner
 
-    def toolchain(self) -> "ToolchainRef":
+    def toolchain(self) -> ToolchainRef:
         from verifier.models import ToolchainRef
 
         inst = self.runner.install
         solver = f"z3 {inst.solver_version}" if getattr(inst, "solver_version", None) else None
         return ToolchainRef(name="dafny", version=inst.version, path=str(inst.path), solver=solver)
+
+    def options_for(self, request: CheckRequest) -> DafnyOptions:
+        """The verifier options of one request: the configured ones (or the request's own), with the request's
+        limits and member scope."""
+        opts = request.options if request.options is not None else self.config.options
+        if not isinstance(opts, DafnyOptions):
+            raise BadInput(f"the Dafny backend was given {type(opts).__name__} options",
+                           fix="pass backends.dafny.runner.DafnyOptions")
+        changes: dict = {}
+        if request.time_limit_s is not None:
+            changes["time_limit_s"] = request.time_limit_s
+        if request.resource_limit is not None:
+            changes["resource_limit"] = str(request.resource_limit)
+        if request.members:
+            changes["filter_symbols"] = tuple(request.members)
+        return replace(opts, **changes) if changes else opts
+
+    # -- checks
+
+    def _begin(self, request: CheckRequest) -> DafnyPendingCheck:
+        start = time.monotonic()
+        texts = self._texts(request)
+        opts = self.options_for(request)
+        run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache)
+        audit = None
+        try:
+            if self.config.audit or (self.config.audit is None and (texts.spec or texts.program) is not None):
+                audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache)
+        except BaseException:
+            run.cancel()
+            raise
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit)
+
+    def _texts(self, request: CheckRequest) -> Texts:
+        return Texts(
+            file=request.file, shown=request.shown, source=read_source(request.file, "file"),
+            spec=request.contract,
+            spec_source=read_source(request.contract, "spec") if request.contract is not None else None,
+            program=request.program,
+            program_source=read_source(request.program, "program") if request.program is not None else None)
+
+    # -- capabilities
 
     def contract_problems(self, file: Path, *, timeout: float = 600.0) -> list[str]:
         """Why `file` cannot serve as a contract (empty when it can): it must resolve, give at least one member
@@ -93,79 +144,70 @@ class DafnyBackend:
                             "the members to implement their signature and clauses, and no body")
         return problems
 
-    def check(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
-              display_name: str | None = None, options: DafnyOptions | None = None,
-              program: Path | None = None, members: tuple[str, ...] = ()) -> "FileResult":
-        """Verify `file` and wait for the result (see `begin`)."""
-        return self.begin(file, spec, timeout=timeout, display_name=display_name, options=options,
-                          program=program, members=members).finish()
-
-    @staticmethod
-    def changed_members(old_source: str, new_source: str) -> list[str] | None:
+    def changed_members(self, old_source: str, new_source: str) -> list[str] | None:
         """Members of `new_source` that are new or changed since `old_source` (None: cannot say)."""
         from .syntax import changed_members
 
         return changed_members(old_source, new_source)
 
-    def begin(self, file: Path, spec: Path | None = None, *, timeout: float = 600.0,
-              display_name: str | None = None, options: DafnyOptions | None = None,
-              program: Path | None = None, members: tuple[str, ...] = ()) -> "PendingCheck":
-        """Start verifying `file` (Dafny runs in the background); `.finish()` gives the result, `.cancel()`
-        kills the run.
+    def build_python(self, request: PythonBuildRequest):
+        """`qed build`: the verified artifact as a Python package (see `backends.dafny.pybuild`)."""
+        from .pybuild.build import build_package
 
-        `program` (annotate mode): `file` must be that program with proof hints added and nothing else changed
-        (`annotate.check_annotation`); it cannot be combined with `spec`. `members` verifies only those members
-        (Dafny --filter-symbol); the result then carries `scope` and speaks for them only."""
-        if members:
-            options = replace(options or self.options, filter_symbols=tuple(members))
-        if spec is not None and program is not None:
-            raise BadInput("a candidate is checked against a contract (--spec) or a program to annotate "
-                           "(--annotates), not both", fix="pass only one of them")
+        return build_package(request, install=self.install, check=self.check)
+
+    def _open_session(self) -> Session:
+        from .session import DafnySession
+
+        return DafnySession(self.runner.install, self.config.options, self.config.sessions)
+
+    def check_warm(self, request: CheckRequest, session: Session) -> WarmCheck:
+        """Check through a warm `dafny server` session, guard included. Never a verdict (see `WarmCheck`)."""
+        from .verdict import guard, judge_warm
+
         start = time.monotonic()
-        source = read_source(file, "file")
-        spec_source = read_source(spec, "spec") if spec is not None else None
-        program_source = read_source(program, "program") if program is not None else None
-        opts = options or self.options
-        runs = [self.runner.begin(file, source, opts, timeout, self.use_cache)]
-        try:
-            if self.audit or (self.audit is None and (spec is not None or program is not None)):
-                runs.append(self.runner.audit(file, source, timeout, self.use_cache))
-        except BaseException:
-            runs[0].cancel()
-            raise
-        return PendingCheck(self, file, display_name or str(file), source, spec, spec_source, opts, timeout,
-                            start, runs[0], runs[1] if len(runs) > 1 else None, program, program_source)
+        texts = self._texts(request)
+        outcome = session.outcome(request.file, texts.source, request)
+        if outcome.crashed or outcome.timed_out:
+            return WarmCheck(clean=False, feedback=None, duration_s=round(time.monotonic() - start, 3),
+                             session=session.name, answered=False, detail=outcome.detail)
+        found = guard(texts)
+        if request.contract is not None:
+            from .verdict import check_spec
+
+            check_spec(self.runner, request.contract, texts.spec_source, request.timeout, self.use_cache)
+        feedback = judge_warm(texts, found, outcome, toolchain=self.toolchain(), started=start, session=session.name)
+        return WarmCheck(clean=feedback is None, feedback=feedback, duration_s=round(time.monotonic() - start, 3),
+                         session=session.name, detail=outcome.detail)
 
 
-@dataclass
-class PendingCheck:
+
+class DafnyPendingCheck(PendingCheck):
     """A check whose verifier run has started."""
 
-    backend: DafnyBackend
-    file: Path
-    shown: str
-    source: str
-    spec: Path | None
-    spec_source: str | None
-    options: DafnyOptions
-    timeout: float
-    started: float
-    run: PendingRun
-    audit: PendingRun | None
-    program: Path | None = None
-    program_source: str | None = None
+    def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
+                 run: PendingRun, audit: PendingRun | None):
+        self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
+        self.started, self.run, self.audit = started, run, audit
 
     def cancel(self) -> None:
         for r in (self.run, self.audit):
             if r is not None:
                 r.cancel()
 
-    def finish(self) -> "FileResult":
+    def finish(self) -> FileResult:
         """Check the spec and run the guard (while Dafny works), then wait and decide the verdict."""
-        from .verdict import finish_check
+        from .verdict import check_spec, guard, judge
 
         try:
-            return finish_check(self)
+            t, b = self.texts, self.backend
+            if t.spec is not None:
+                check_spec(b.runner, t.spec, t.spec_source, self.timeout, b.use_cache)
+            found = guard(t)
+            run = self.run.result()
+            audit = self.audit.result() if self.audit is not None else None
+            return judge(t, found, run, audit, toolchain=b.toolchain(), started=self.started,
+                         scope=list(self.options.filter_symbols) or None)
         except BaseException:
             self.cancel()
             raise

@@ -54,9 +54,23 @@ from typing import Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from backends.dafny.syntax import (
-    ATTR_OPEN, IDENT, INVALID, KEYWORD, OP, Attribute, Clause, Decl, Outline, Token, lex, outline, render, texts)
+    ATTR_OPEN,
+    IDENT,
+    INVALID,
+    KEYWORD,
+    OP,
+    Attribute,
+    Clause,
+    Decl,
+    Outline,
+    Token,
+    lex,
+    outline,
+    render,
+    texts,
+)
 from verifier.errors import BadInput
-from verifier.models import IntegrityViolation, TrustedAssumption
+from verifier.models import IntegrityViolation, RuleFamily, TrustedAssumption
 
 RULES: dict[str, str] = {
     "QED-E000": "declaration structure not readable",
@@ -85,6 +99,11 @@ RULES: dict[str, str] = {
     "QED-E113": "character not allowed",
     "QED-E114": "preprocessor directive",
 }
+
+
+def family_of(rule: str) -> RuleFamily:
+    """E000-E099 protect the contract; E100-E199 are escapes from proof."""
+    return RuleFamily.contract if rule < "QED-E100" else RuleFamily.escape
 
 #: Harmless anywhere: they change how (or how fast) a proof is searched, or compilation, never what is proved.
 ALLOWED_ATTRIBUTES = frozenset({
@@ -232,7 +251,8 @@ class _Checker:
         if tok is not None:
             line = tok.line
             member = member or self.out.member_at(tok.line)
-        self.violations.append(IntegrityViolation(rule=rule, message=message, file=self.file, line=line,
+        self.violations.append(IntegrityViolation(rule=rule, family=family_of(rule), message=message,
+                                                  file=self.file, line=line,
                                                   column=tok.col if tok is not None else None, member=member))
 
     def trust(self, start: int, end: int) -> None:

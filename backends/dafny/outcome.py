@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from verifier.errors import ToolchainError
 from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, Severity
+from verifier.procs import ProcResult
 
+from .cachefmt import relocate
 from .messages import classify_error, classify_warning
 from .output import parse_json_output, parse_log, parse_text_output
-from .runner import MAIN_PLACEHOLDER, CACHE_NAMESPACE, PendingRun, relocate
 
 _CRASH = re.compile(r"internal compilation exception|Unhandled exception|System\.\w+Exception", re.I)
 
@@ -43,36 +44,28 @@ def reclassify(run: VerifierRun) -> VerifierRun:
     return run
 
 
-def collect(pending: PendingRun) -> VerifierRun:
-    """Wait for a started run and parse its output; raises ToolchainError for toolchain problems."""
-    assert pending.running is not None and pending.tmp is not None
-    try:
-        proc = pending.running.wait()
-        if "--json-output" in pending.running.argv:
-            parsed = parse_json_output(proc.stdout)
-        else:  # the text format names files relative to the working directory
-            parsed = parse_text_output(proc.stdout)
-            _absolutize(parsed.diagnostics, (pending.target or pending.file).parent)
-        members = parse_log(pending.log) if pending.log is not None else []
-    finally:
-        pending.tmp.cleanup()
-    argv = pending.running.argv
-    shown = [a if not a.startswith("json;LogFileName=") else "json;LogFileName=<log.json>" for a in argv]
+def collect(proc: ProcResult, log: Path | None, file: Path, target: Path | None) -> VerifierRun:
+    """Parse what a finished Dafny process said (`target` is the file Dafny was given, a private snapshot of
+    `file` when possible); raises ToolchainError for toolchain problems."""
+    if "--json-output" in proc.argv:
+        parsed = parse_json_output(proc.stdout)
+    else:  # the text format names files relative to the working directory
+        parsed = parse_text_output(proc.stdout)
+        _absolutize(parsed.diagnostics, (target or file).parent)
+    members = parse_log(log) if log is not None else []
+    shown = [a if not a.startswith("json;LogFileName=") else "json;LogFileName=<log.json>" for a in proc.argv]
     run = VerifierRun(
         command=shown, exit_code=proc.returncode, timed_out=proc.timed_out, duration_s=round(proc.duration_s, 3),
         diagnostics=parsed.diagnostics, members=members, status=parsed.status,
         unparsed=(parsed.other + proc.stderr.splitlines())[:50],
     )
-    if pending.target is not None and pending.target != pending.file:  # name the user's file, not the snapshot
-        run = VerifierRun.model_validate(relocate(run.model_dump(mode="json"), str(pending.target), str(pending.file)))
+    if target is not None and target != file:  # name the user's file, not the snapshot
+        run = VerifierRun.model_validate(relocate(run.model_dump(mode="json"), str(target), str(file)))
     _check_toolchain(run, proc.stderr)
     run.crashed = not run.timed_out and (
         run.exit_code is None or run.exit_code < 0 or run.exit_code > 5
         or any(_CRASH.search(x) for x in run.unparsed + run.status)
     )
-    store = pending.runner.store
-    if pending.key is not None and store is not None and not run.timed_out and not run.crashed:
-        store.put(CACHE_NAMESPACE, pending.key, relocate(run.model_dump(mode="json"), str(pending.file), MAIN_PLACEHOLDER))
     return run
 
 

@@ -12,10 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from verifier.models import Diagnostic, MemberOutcome, RelatedLocation, Severity
+from verifier.models import Diagnostic, DiagnosticKind, MemberOutcome, RelatedLocation, Severity
 
 from .messages import classify_error, classify_warning, format_message, member_of_log_name
-from verifier.models import DiagnosticKind
 
 _SEVERITY = {1: Severity.error, 2: Severity.warning, 3: Severity.info, 4: Severity.info}
 

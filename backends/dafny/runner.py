@@ -14,23 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backends.base import BackendOptions
 from verifier import __version__ as qed_version
 from verifier import procs
 from verifier.cache import Store, digest
 from verifier.errors import ToolchainError
+
+from .cachefmt import CACHE_NAMESPACE, MAIN_PLACEHOLDER, relocate
 
 if TYPE_CHECKING:
     from .outcome import VerifierRun
 
 # .NET creates debugger pipes in /tmp for every process and leaves them behind when a run is killed.
 _DOTNET_QUIET = {"DOTNET_EnableDiagnostics": "0", "DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1"}
-CACHE_NAMESPACE = "dafny-verify-v2"  # bump when what is stored (or how it is parsed) changes
-MAIN_PLACEHOLDER = "<main>"  # stands for the verified file's absolute path inside cached entries
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
 
 
+def dafny_env() -> dict[str, str]:
+    """The environment of every Dafny process qed starts (verify, resolve, audit, server, translate)."""
+    return {**os.environ, **_DOTNET_QUIET}
+
+
 @dataclass(frozen=True)
-class DafnyOptions:
+class DafnyOptions(BackendOptions):
     """Verifier options that change results (all of them are part of the cache key)."""
 
     time_limit_s: int | None = None  # --verification-time-limit (Dafny's default: 30 s per batch)
@@ -121,7 +127,7 @@ class DafnyRunner:
         target = snapshot(file, source, Path(tmp.name))
         argv = self.command(target, log, options, subcommand)
         try:
-            running = procs.start(argv, timeout=timeout, cwd=target.parent, env={**os.environ, **_DOTNET_QUIET})
+            running = procs.start(argv, timeout=timeout, cwd=target.parent, env=dafny_env())
         except OSError as e:
             tmp.cleanup()
             raise ToolchainError(f"cannot start Dafny at {self.install.path}: {e.strerror or e}",
@@ -152,9 +158,19 @@ class PendingRun:
     def result(self) -> "VerifierRun":
         """Wait for the verifier (or return the cache hit), parse what it said, store it in the cache."""
         if self.cached is None:
+            assert self.running is not None and self.tmp is not None
             from .outcome import collect
 
-            self.cached = collect(self)
+            try:
+                proc = self.running.wait()
+                run = collect(proc, self.log, self.file, self.target)
+            finally:
+                self.tmp.cleanup()
+            store = self.runner.store
+            if self.key is not None and store is not None and not run.timed_out and not run.crashed:
+                store.put(CACHE_NAMESPACE, self.key,
+                          relocate(run.model_dump(mode="json"), str(self.file), MAIN_PLACEHOLDER))
+            self.cached = run
         return self.cached
 
 
@@ -196,14 +212,3 @@ def included_sources(file: Path, source: str, _seen: set[Path] | None = None) ->
         out.append((p, text))
         out += included_sources(p, text, seen)
     return out
-
-
-def relocate(obj, old: str, new: str):
-    """Replace a path string everywhere in a JSON-like value (keeps cache entries independent of location)."""
-    if isinstance(obj, str):
-        return new if obj == old else obj
-    if isinstance(obj, list):
-        return [relocate(x, old, new) for x in obj]
-    if isinstance(obj, dict):
-        return {k: relocate(v, old, new) for k, v in obj.items()}
-    return obj

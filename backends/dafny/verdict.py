@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from verifier.errors import BadInput
@@ -22,7 +23,9 @@ from verifier.models import (
     DiagnosticKind,
     FileResult,
     IntegrityViolation,
+    RuleFamily,
     Severity,
+    ToolchainRef,
     TrustedAssumption,
     Verdict,
     WarningClass,
@@ -31,41 +34,79 @@ from verifier.models import (
 from .integrity import check_integrity
 from .outcome import VerifierRun
 from .syntax import outline
+from .texts import Texts
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .backend import PendingCheck
+    from backends.base import SessionOutcome
 
-_TIMEOUT_KINDS = {DiagnosticKind.timeout.value, DiagnosticKind.resource_limit.value}
-_STATIC_KINDS = {DiagnosticKind.parse.value, DiagnosticKind.resolution.value}
+_TIMEOUT_KINDS = {DiagnosticKind.timeout, DiagnosticKind.resource_limit}
+_STATIC_KINDS = {DiagnosticKind.parse, DiagnosticKind.resolution}
 ESCAPE_WARNING_RULE = "QED-W001"  # a Dafny warning that reveals an escape from proof
 AUDIT_RULE = "QED-A001"  # a `dafny audit` finding
 
 
-def finish_check(p: "PendingCheck") -> FileResult:
-    backend = p.backend
-    if p.spec is not None:
-        check_spec(backend.runner, p.spec, p.spec_source, p.timeout, backend.use_cache)
-    report = check_integrity(p.source, p.shown, p.spec_source, str(p.spec) if p.spec else None)
+@dataclass
+class Guarded:
+    """What the guard found (before the verifier's own warnings are added)."""
+
+    violations: list[IntegrityViolation]
+    assumptions: list[TrustedAssumption]
+
+
+def guard(t: Texts) -> Guarded:
+    """The integrity guard (contract frozen, no escape) and, in annotate mode, the annotate guard."""
+    report = check_integrity(t.source, t.shown, t.spec_source, str(t.spec) if t.spec else None)
     violations = list(report.violations)
-    if p.program is not None:
+    if t.program is not None:
         from .annotate import check_annotation
 
-        violations += check_annotation(p.program_source, p.source, p.shown, str(p.program))
-    run = p.run.result()
-    diagnostics = _attach(run, p.file, p.shown, p.source)
-    violations += _escape_warnings(diagnostics, violations, report.assumptions)
-    if p.audit is not None:
-        findings = _attach(p.audit.result(), p.file, p.shown, p.source)
-        violations += _audit_findings(findings, violations, report.assumptions)
+        violations += check_annotation(t.program_source, t.source, t.shown, str(t.program))
+    return Guarded(violations, list(report.assumptions))
+
+
+def judge(t: Texts, g: Guarded, run: VerifierRun, audit: VerifierRun | None, *, toolchain: ToolchainRef,
+          started: float, scope: list[str] | None) -> FileResult:
+    """One `FileResult` from the guard's findings and what `dafny verify` (and `dafny audit`) said."""
+    diagnostics = _attach(run.diagnostics, t.file, t.shown, t.source)
+    violations = g.violations + _escape_warnings(diagnostics, g.violations, g.assumptions)
+    if audit is not None:
+        findings = _attach(audit.diagnostics, t.file, t.shown, t.source)
+        violations += _audit_findings(findings, violations, g.assumptions)
     verdict, note = decide(run, diagnostics, violations)
     return FileResult(
-        file=p.shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
-        assumptions=list(report.assumptions), members=run.members,
-        duration_s=round(time.monotonic() - p.started, 3), toolchain=backend.toolchain(), command=run.command,
-        exit_code=run.exit_code, cached=run.cached, verifier_crashed=run.crashed,
-        scope=list(p.options.filter_symbols) or None, note=note,
+        file=t.shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
+        assumptions=g.assumptions, members=run.members,
+        duration_s=round(time.monotonic() - started, 3), toolchain=toolchain, command=run.command,
+        exit_code=run.exit_code, cached=run.cached, verifier_crashed=run.crashed, scope=scope, note=note,
+    )
+
+
+def judge_warm(t: Texts, g: Guarded, outcome: SessionOutcome, *, toolchain: ToolchainRef, started: float,
+               session: str) -> FileResult | None:
+    """Feedback from a warm session's outcome, or None when neither the session nor the guard found anything
+    (then only the batch command may say `verified`). The result is never `verified`."""
+    diagnostics = _attach(outcome.diagnostics, t.file, t.shown, t.source)
+    violations = g.violations + _escape_warnings(diagnostics, g.violations, g.assumptions)
+    errors = [d for d in diagnostics if d.severity == Severity.error]
+    note = f"{session} (a warm session steers repair; the verdict comes from the batch command)"
+    if outcome.timed_out:
+        verdict, note = Verdict.timeout, f"{session}: {outcome.detail or 'no answer in time'}"
+    elif outcome.crashed:
+        verdict, note = Verdict.error, f"{session}: {outcome.detail or 'the session crashed'}"
+    elif any(d.kind in _STATIC_KINDS or d.source not in (None, "Verifier") for d in errors):
+        verdict = Verdict.error
+    elif violations:
+        verdict = Verdict.rejected
+    elif errors:
+        verdict = Verdict.timeout if all(d.kind in _TIMEOUT_KINDS for d in errors) else Verdict.failed
+    else:
+        return None
+    return FileResult(
+        file=t.shown, verdict=verdict, diagnostics=diagnostics, integrity=violations, assumptions=g.assumptions,
+        members=outcome.members, duration_s=round(time.monotonic() - started, 3), toolchain=toolchain,
+        command=[session], note=note, checked_by="session",
     )
 
 
@@ -120,7 +161,7 @@ def _first(lines: list[str]) -> str:
     return next((l.strip() for l in lines if l.strip()), "no message")
 
 
-def _attach(run: VerifierRun, file: Path, shown: str, source: str) -> list[Diagnostic]:
+def _attach(found: list[Diagnostic], file: Path, shown: str, source: str) -> list[Diagnostic]:
     """Show the user's own path for the main file, and name the enclosing member of each diagnostic."""
     absolute = str(file.resolve())
     try:
@@ -128,14 +169,14 @@ def _attach(run: VerifierRun, file: Path, shown: str, source: str) -> list[Diagn
     except Exception:  # the outline is a convenience; a file it cannot read still gets its diagnostics
         tree = None
     out = []
-    for d in run.diagnostics:
+    for d in found:
         d = d.model_copy(deep=True)
-        if d.file == absolute:
+        if d.file in (absolute, str(file)):
             d.file = shown
             if tree is not None and d.line is not None:
                 d.member = tree.member_at(d.line)
         for r in d.related:
-            if r.file == absolute:
+            if r.file in (absolute, str(file)):
                 r.file = shown
         out.append(d)
     return out
@@ -146,7 +187,7 @@ def _escape_warnings(diagnostics: list[Diagnostic], found: list[IntegrityViolati
     """Dafny's own warnings that reveal an escape, unless the guard already reported that line or the
     contract itself gives it (a trusted assumption)."""
     picked = [d for d in diagnostics if d.severity == Severity.warning and d.warning_class == WarningClass.escape]
-    return _new_violations(picked, found, trusted, ESCAPE_WARNING_RULE,
+    return _new_violations(picked, found, trusted, ESCAPE_WARNING_RULE, RuleFamily.verifier_warning,
                            "Dafny warns of an escape from proof: {msg} -- remove it; everything must be proved")
 
 
@@ -157,11 +198,11 @@ def _audit_findings(diagnostics: list[Diagnostic], found: list[IntegrityViolatio
                     trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
     """`dafny audit` findings (\"Name: issue. Possible mitigation: ...\") not already reported or trusted."""
     picked = [d for d in diagnostics if d.severity == Severity.warning and _AUDIT_FINDING.match(d.message)]
-    return _new_violations(picked, found, trusted, AUDIT_RULE, "dafny audit: {msg}")
+    return _new_violations(picked, found, trusted, AUDIT_RULE, RuleFamily.second_opinion, "dafny audit: {msg}")
 
 
 def _new_violations(picked: list[Diagnostic], found: list[IntegrityViolation], trusted: list[TrustedAssumption],
-                    rule: str, template: str) -> list[IntegrityViolation]:
+                    rule: str, family: RuleFamily, template: str) -> list[IntegrityViolation]:
     # A second opinion adds what the guard missed: nothing on a line or in a member it already reported (that
     # member is rejected anyway), nothing the contract itself trusts.
     seen = {(v.file, v.line) for v in found}
@@ -176,6 +217,6 @@ def _new_violations(picked: list[Diagnostic], found: list[IntegrityViolation], t
         if d.member and (d.file, d.member) in reported_members:
             continue
         seen.add(key)
-        out.append(IntegrityViolation(rule=rule, file=d.file, line=d.line, column=d.column, member=d.member,
+        out.append(IntegrityViolation(rule=rule, family=family, file=d.file, line=d.line, column=d.column, member=d.member,
                                       message=template.format(msg=d.message)))
     return out

@@ -8,10 +8,8 @@ Modules, one job each:
   genpy.py      reads Dafny's Python output with `ast` (names, arities, constructor fields)
   convert.py    plain Python <-> Dafny runtime values and the boundary checks (shipped as PKG/_qed.py)
   wrappers.py   the package's Python source;  package.py  vendored runtime and file writing
-  readme.py     DIR/README.md;  proptests.py  DIR/test_PKG.py;  testrun.py  runs it in a child process
+  readme.py     DIR/README.md;  proptests.py  DIR/test_PKG.py (run by `verifier.testrun` in a child process)
+
+The builder is the Dafny backend's `python_build` capability (`DafnyBackend.build_python`); its result is the
+core's `verifier.models.BuildResult`.
 """
-
-from verifier.pybuild.build import BuildResult, MemberInfo, NotVerified, build_package
-from verifier.pybuild.testrun import TestReport, run_tests
-
-__all__ = ["BuildResult", "MemberInfo", "NotVerified", "TestReport", "build_package", "run_tests"]

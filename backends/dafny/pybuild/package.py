@@ -6,8 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from backends.dafny.pybuild.wrappers import GEN
 from verifier.errors import BadInput, ToolchainError
-from verifier.pybuild.wrappers import GEN
 
 CONVERT_SOURCE = Path(__file__).with_name("convert.py")
 

@@ -15,10 +15,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.dafny.pybuild.contracts import Helper, combine
+from backends.dafny.pybuild.interface import Interface
 from verifier import procs
 from verifier.errors import BadInput, ToolchainError
-from verifier.pybuild.contracts import Helper, combine
-from verifier.pybuild.interface import Interface
+
+from ..runner import dafny_env
 
 _ERROR = re.compile(r"^(?P<file>.*?)\((?P<line>\d+),(?P<col>\d+)\): Error: (?P<msg>.*)$", re.MULTILINE)
 MAX_ROUNDS = 8
@@ -47,7 +49,7 @@ def translate(install, src: str, stem: str, api: Interface, helpers: list[Helper
                 "--allow-warnings", "--optimize-erasable-datatype-wrapper:false",
                 "--python-module-name", module_prefix, "-o", str(rdir / stem), str(dfy)]
         try:
-            res = procs.run(argv, timeout=timeout, cwd=rdir)
+            res = procs.run(argv, timeout=timeout, cwd=rdir, env=dafny_env())
         except OSError as e:
             raise ToolchainError(f"cannot run dafny: {e}", fix="check `qed toolchain status`") from e
         if res.timed_out:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from backends.dafny.pybuild.dtypes import Param, Type, TypeSyntaxError, _Cursor, parse_params, parse_type
 from backends.dafny.syntax import IDENT, KEYWORD, NUMBER, OP, Decl, Token, outline
-from verifier.pybuild.dtypes import Param, Type, TypeSyntaxError, _Cursor, parse_params, parse_type
 
 
 @dataclass

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from verifier.pybuild.dtypes import Type, show
-from verifier.pybuild.interface import Interface
+from backends.dafny.pybuild.dtypes import Type, show
+from backends.dafny.pybuild.interface import Interface
 
 _BV = re.compile(r"bv(0|[1-9]\d*)")
 _SCALAR = {"int": ("int",), "nat": ("nat",), "bool": ("bool",), "char": ("char",), "real": ("real",),

@@ -3,88 +3,32 @@
 from __future__ import annotations
 
 import hashlib
-import keyword
-import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from verifier.errors import BadInput, NotVerified, ToolchainError
+from verifier.models import BuildResult, FileResult, MemberInfo
 
-from verifier.errors import BadInput, QedError
-
-
-class NotVerified(QedError):
-    """The artifact is not verified and accepted: nothing is built."""
-
-    exit_code = 1
-
-
-class MemberInfo(BaseModel):
-    dafny_name: str
-    python: str  # PKG.Module.name
-    kind: str
-    checked_requires: list[str] = Field(default_factory=list)
-    unchecked_requires: list[tuple[str, str]] = Field(default_factory=list)  # (clause, why)
-    ensures_evaluable: list[str] = Field(default_factory=list)
-    ensures_not_evaluable: list[tuple[str, str]] = Field(default_factory=list)
-
-
-class BuildResult(BaseModel):
-    package: str
-    out_dir: str
-    package_dir: str
-    test_file: str
-    readme: str
-    artifact: str
-    artifact_sha256: str
-    spec: str | None = None
-    spec_sha256: str | None = None
-    verified: bool  # False only when built with verify=False (benchmarks), never by the CLI
-    dafny_version: str | None = None
-    solver: str | None = None
-    members: list[MemberInfo] = Field(default_factory=list)
-    datatypes: list[str] = Field(default_factory=list)
-    skipped: list[str] = Field(default_factory=list)
-    files: list[str] = Field(default_factory=list)
-    translate_rounds: int = 1
-
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def package_name(artifact: Path, name: str | None) -> str:
-    if name is not None:
-        if not _IDENT.fullmatch(name) or keyword.iskeyword(name) or name.startswith("_"):
-            raise BadInput(f"--name {name!r} is not a Python package name",
-                           fix="use letters, digits and _ (not first), e.g. --name my_pkg")
-        if name in sys.stdlib_module_names:
-            raise BadInput(f"--name {name!r} would shadow the standard library module of that name",
-                           fix="choose another --name")
-        return name
-    base = re.sub(r"[^A-Za-z0-9_]", "_", artifact.stem).strip("_") or "dafny_pkg"
-    if base[0].isdigit():
-        base = "p_" + base
-    if keyword.iskeyword(base) or base in sys.stdlib_module_names:
-        base += "_dfy"
-    return base
+if TYPE_CHECKING:
+    from backends.base import CheckRequest, PythonBuildRequest
 
 
 def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def _verify(artifact: Path, spec: Path | None, timeout: float, use_cache: bool):
+def _verify(check: Callable[[CheckRequest], FileResult], artifact: Path, spec: Path | None, timeout: float):
+    """The gate: `qed verify` semantics (with a contract: unchanged, nothing escapes proof)."""
+    from backends.base import CheckRequest
     from verifier.models import Verdict
-    from verifier.verify import VerifyRequest, verify
 
-    report = verify(VerifyRequest(files=(artifact,), spec=spec, timeout=timeout, use_cache=use_cache))
-    res = report.results[0]
+    res = check(CheckRequest(file=artifact, contract=spec, timeout=timeout))
     if res.verifier_crashed:
-        from verifier.errors import ToolchainError
-
         raise ToolchainError(f"the verifier crashed on {artifact}", fix="check `qed toolchain status`")
-    if res.verdict != Verdict.verified.value:
+    if res.verdict != Verdict.verified:
         first = ""
         if res.integrity:
             first = f": {res.integrity[0].message}"
@@ -101,7 +45,6 @@ def _smoke_import(out_dir: Path, pkg: str) -> None:
     """Import the new package in a child Python: Dafny's Python backend has bugs of its own (e.g. a class
     emitted before the trait it extends), and a package that does not import must not pass as built."""
     from verifier import procs
-    from verifier.errors import ToolchainError
 
     res = procs.run([sys.executable, "-c", f"import {pkg}"], timeout=120, cwd=out_dir, memory_mb=2048)
     if res.returncode != 0:
@@ -111,20 +54,24 @@ def _smoke_import(out_dir: Path, pkg: str) -> None:
                                  "traits) or report it to Dafny")
 
 
-def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, name: str | None = None,
-                  description: str | None = None, certificate: dict | None = None,
-                  examples: list[tuple[str, str]] | None = None, verify: bool = True, timeout: float = 600.0,
-                  use_cache: bool = True) -> BuildResult:
-    """Verify `artifact` (against `spec` when given), translate it with Dafny and write `out_dir/PKG/`,
-    `out_dir/README.md` and `out_dir/test_PKG.py`. Raises NotVerified (exit 1), BadInput (2), ToolchainError (3).
+def build_package(request: PythonBuildRequest, *, install: Any,
+                  check: Callable[[CheckRequest], FileResult]) -> BuildResult:
+    """Verify `request.artifact` with `check` (against its contract when given), translate it with the Dafny
+    `install` (a `toolchains.discovery.DafnyInstall`) and write
+    `out_dir/PKG/`, `out_dir/README.md` and `out_dir/test_PKG.py`. Raises NotVerified (exit 1), BadInput (2),
+    ToolchainError (3).
 
-    `examples` are (call, expect) pairs of Dafny expressions (a task's examples), checked by `--test`.
-    `verify=False` skips the verification gate (for fidelity benchmarks only; the CLI never does)."""
-    from toolchains.discovery import locate_dafny
+    `request.examples` are (call, expect) pairs of Dafny expressions (a task's examples), checked by `--test`.
+    `request.verify=False` skips the verification gate (for fidelity benchmarks only; the CLI never does)."""
     from verifier import __version__
-    from verifier.pybuild import contracts, genpy, interface, package, proptests, readme, translate, wrappers
+    from verifier.pypackage import package_name
 
-    artifact, out_dir = Path(artifact), Path(out_dir)
+    from . import contracts, genpy, interface, package, proptests, readme, translate, wrappers
+
+    artifact, out_dir, spec, name = Path(request.artifact), Path(request.out_dir), request.contract, request.name
+    description, certificate, verify, timeout = request.description, request.certificate, request.verify, \
+        request.timeout
+    examples = list(request.examples)
     if not artifact.is_file():
         raise BadInput(f"{artifact} does not exist or is not a file", fix="pass the verified .dfy file")
     if spec is not None and not Path(spec).is_file():
@@ -134,10 +81,9 @@ def build_package(artifact: Path, out_dir: Path, *, spec: Path | None = None, na
     if certificate and certificate.get("artifact_sha256") not in (None, sha):
         raise BadInput(f"the certificate is for another artifact (sha256 {certificate['artifact_sha256'][:12]}..., "
                        f"{artifact.name} has {sha[:12]}...)", fix="pass the certificate.json of this artifact's run")
-    install = locate_dafny()
     verdict_line = "not checked (built with verify=False)"
     if verify:
-        res = _verify(artifact, spec, timeout, use_cache)
+        res = _verify(check, artifact, spec, timeout)
         proved = len(res.members)
         verdict_line = "verified by `qed verify`" + (" against the contract" if spec else "") + \
             (f" ({proved} member(s) proved)" if proved else "")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backends.dafny.pybuild.dtypes import show
+from backends.dafny.pybuild.interface import Interface, Member
+from backends.dafny.pybuild.resolve import resolve, uses
 from backends.dafny.syntax import IDENT, KEYWORD, OP, tokenize
-from verifier.pybuild.dtypes import show
-from verifier.pybuild.interface import Interface, Member
-from verifier.pybuild.resolve import resolve, uses
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from verifier.pybuild.resolve import pyhint
-from verifier.pybuild.wrappers import Plan
+from backends.dafny.pybuild.resolve import pyhint
+from backends.dafny.pybuild.wrappers import Plan
 
 
 def _cert_lines(certificate: dict | None) -> list[str]:

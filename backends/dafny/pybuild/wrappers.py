@@ -4,7 +4,7 @@ Layout (PKG is the package name, every Dafny module M is the subpackage PKG.M):
   PKG/__init__.py       wrappers of the default module, its datatype classes, ContractViolation, named modules
   PKG/M/__init__.py     the same for module M (nested modules nest)
   PKG/_types.py         the registry: datatype classes of every module, subset-type checks
-  PKG/_qed.py           converters and errors (verifier/pybuild/convert.py, verbatim)
+  PKG/_qed.py           converters and errors (backends/dafny/pybuild/convert.py, verbatim)
   PKG/_dafny_gen/       Dafny's own translation and its vendored runtime
 
 Generated wrappers call nothing but `_R` (the registry), `_qed` and the compiled code, so a Dafny member called
@@ -16,11 +16,11 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field
 
-from verifier.pybuild.contracts import Helper
-from verifier.pybuild.dtypes import show
-from verifier.pybuild.genpy import GenModule, module_file, py_name, sanitize
-from verifier.pybuild.interface import Datatype, Interface, Member
-from verifier.pybuild.resolve import key, pyhint, resolve
+from backends.dafny.pybuild.contracts import Helper
+from backends.dafny.pybuild.dtypes import show
+from backends.dafny.pybuild.genpy import GenModule, module_file, py_name, sanitize
+from backends.dafny.pybuild.interface import Datatype, Interface, Member
+from backends.dafny.pybuild.resolve import key, pyhint, resolve
 
 GEN = "_dafny_gen"
 

@@ -3,7 +3,7 @@
 This file is copied verbatim into every built package (as `_qed.py`): it imports nothing from qed, only the
 package's own vendored Dafny runtime, which the package hands over with `Registry(runtime)`.
 
-Types are the canonical tuples of `verifier.pybuild.resolve`:
+Types are the canonical tuples of `backends.dafny.pybuild.resolve`:
   ("int",) ("nat",) ("bool",) ("char",) ("real",) ("bv", n) ("seq", T) ("set", T) ("multiset", T)
   ("map", K, V) ("tuple", T...) ("array", T) ("array2", T) ("dt", key, T...) ("sub", key, base) ("tvar", name)
   ("any",) ("unsupported", text)

@@ -1,0 +1,76 @@
+"""A small pool of warm verifier sessions shared by the concurrent samples of one synthesis run.
+
+Sessions are opened lazily through the backend (`Backend.open_session`, Capability.sessions), at most `size`
+at once; a sample borrows one for one check and gives it back. A session that died is closed and replaced on
+the next borrow. `close()` shuts every session down (their process groups are killed), also while a sample
+is waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from verifier.errors import ToolchainError
+
+if TYPE_CHECKING:
+    from backends.base import Backend, Session
+
+
+class SessionPool:
+    def __init__(self, backend: Backend, size: int):
+        self.backend = backend
+        self.size = max(1, size)
+        self._idle: list[Session] = []
+        self._all: list[Session] = []
+        self._cond = threading.Condition()
+        self._closed = False
+
+    @contextmanager
+    def borrow(self) -> Iterator[Session]:
+        """A session for one check (waits while all `size` are busy)."""
+        session = self._take()
+        try:
+            yield session
+        finally:
+            self._give_back(session)
+
+    def _take(self) -> Session:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise ToolchainError("the warm sessions were closed", fix="start a new run")
+                while self._idle:
+                    s = self._idle.pop()
+                    if s.alive:
+                        return s
+                    self._all.remove(s)
+                    s.close()
+                if len(self._all) < self.size:
+                    break
+                self._cond.wait()
+        session = self.backend.open_session()  # outside the lock: starting a server takes a while
+        with self._cond:
+            if self._closed:
+                session.close()
+                raise ToolchainError("the warm sessions were closed", fix="start a new run")
+            self._all.append(session)
+        return session
+
+    def _give_back(self, session: Session) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._idle.append(session)
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Shut every session down (idle or borrowed)."""
+        with self._cond:
+            self._closed = True
+            sessions, self._all, self._idle = list(self._all), [], []
+            self._cond.notify_all()
+        for s in sessions:
+            s.close()
