@@ -335,6 +335,12 @@ class Backend(ABC):
         """Verify and wait (see `begin`)."""
         return self.begin(request).finish()
 
+    def cached_result(self, request: CheckRequest) -> dict | None:
+        """The `FileResult` of an identical earlier check as its JSON document (`model_dump(mode="json")`),
+        found without loading qed's models, or None (the default: the backend keeps no whole results). Lets
+        `qed verify` answer a repeated check before anything heavy loads; `check` must give the same answer."""
+        return None
+
     # -- capabilities (declared in the plugin; the defaults refuse)
 
     def contract_problems(self, file: Path, *, timeout: float = 600.0) -> list[str]:

@@ -10,9 +10,9 @@ tags, prompt folders, command-line options and toolchains only through this modu
 load does not break qed: it is left out and reported by `broken()` (and `qed toolchain status`).
 
 Scanning installed distributions (`importlib.metadata`) costs tens of milliseconds on every `qed` start, so
-the list of this group's entry points is kept in the result cache, keyed by the modification times of the
-`sys.path` folders (as Python's own import system caches directory listings): installing, upgrading or
-removing a distribution changes its folder and hence the key. An entry that no longer loads from a cached
+the list of this group's entry points is kept in the result cache, keyed by the names of the distribution
+folders (`*.dist-info`, `*.egg-info`) on `sys.path` and the modification times of their `entry_points.txt`:
+installing, upgrading or removing a distribution changes the key. An entry that no longer loads from a cached
 list makes the registry scan again before it reports anything broken.
 """
 
@@ -37,15 +37,31 @@ __all__ = ["GROUP", "broken", "create_backend", "language_names", "plugin_for_fi
 
 
 def _fingerprint() -> str:
+    """What the installed distributions look like: per `sys.path` folder, its `*.dist-info`/`*.egg-info`
+    entries with the modification time of their `entry_points.txt` (a zip or egg on the path: its own)."""
     from verifier.cache import digest
 
     parts = [sys.version, GROUP]
     for entry in sys.path:
+        folder = entry or "."
+        parts.append(entry)
         try:
-            parts.append(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}")
+            with os.scandir(folder) as it:
+                for d in it:
+                    if d.name.endswith((".dist-info", ".egg-info")):
+                        try:
+                            stamp = os.stat(os.path.join(d.path, "entry_points.txt")).st_mtime_ns
+                        except OSError:
+                            stamp = 0
+                        parts.append(f"{d.name}\0{stamp}")
+        except NotADirectoryError:
+            try:
+                parts.append(str(os.stat(folder).st_mtime_ns))
+            except OSError:
+                pass
         except OSError:
-            parts.append(f"{entry}\0-")
-    return digest(*parts)
+            pass
+    return digest(*sorted(parts[2:]), *parts[:2])
 
 
 def _scan() -> list[tuple[str, str]]:

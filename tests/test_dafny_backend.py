@@ -205,12 +205,18 @@ def test_dafny_escape_warning_does_not_repeat_a_guard_finding(dafny_backend, wri
 
 
 def test_cached_outcomes_are_judged_by_the_current_classifier(dafny_backend, write, monkeypatch):
-    """The cache keeps what Dafny said; what a warning means is decided anew on every run."""
+    """The cache keeps what Dafny said; what a warning means is decided anew whenever qed's code changed (whole
+    results are keyed by the code's fingerprint: here the classifier changes in memory, and the fingerprint
+    with it)."""
     from backends.dafny import messages
+    from verifier import cache
 
     src = "method M(x: int) returns (y: int)\n  requires x > 0;\n  ensures y == x\n{\n  y := x;\n}\n"
     f = write("style.dfy", src)
     assert check(dafny_backend, f).diagnostics[0].warning_class == "style"
+    same = check(dafny_backend, f)
+    assert same.cached and same.diagnostics[0].warning_class == "style"
     monkeypatch.setattr(messages, "_STYLE_WARNINGS", messages.re.compile(r"(?!x)x"))
+    monkeypatch.setattr(cache, "code_fingerprint", lambda *roots: "another version of qed")
     again = check(dafny_backend, f)
     assert again.cached and again.diagnostics[0].warning_class == "other"

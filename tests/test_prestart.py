@@ -84,3 +84,57 @@ def test_dafny_starts_before_click_and_pydantic_load(tmp_path, dafny_install):
     f.write_text("method M() {}\n")
     r = subprocess.run([sys.executable, "-c", _EARLY, str(f)], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["True", "False", "False"], r.stdout + r.stderr
+
+
+_MODULES_AT_EXIT = ("import atexit, sys\n"
+                    "atexit.register(lambda: print('LOADED', 'click' in sys.modules, 'pydantic' in sys.modules, "
+                    "file=sys.stderr))\n"
+                    "sys.argv = ['qed', *sys.argv[1:]]\n"
+                    "from verifier.launch import main\nmain()\n")
+
+
+def _qed(*args, env=None):
+    return subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT, *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def _no_times(text: str) -> str:
+    import re
+
+    return re.sub(r'in \d+\.\d s|"duration_s": [0-9.]+', "T", text)
+
+
+@pytest.mark.dafny
+def test_a_repeated_check_is_answered_before_anything_heavy_loads(tmp_path, dafny_install, cache_dir):
+    import json
+    import os
+
+    spec = tmp_path / "abs.spec.dfy"
+    spec.write_text((Path(__file__).parent.parent / "specs" / "examples" / "abs.spec.dfy").read_text())
+    good = tmp_path / "abs.dfy"
+    good.write_text((Path(__file__).parent.parent / "specs" / "examples" / "abs.dfy").read_text())
+    cheat = tmp_path / "cheat.dfy"
+    cheat.write_text((Path(__file__).parent.parent / "specs" / "examples" / "abs_cheat.dfy").read_text())
+    env = dict(os.environ)
+    first = _qed("verify", "--spec", str(spec), str(good), str(cheat), env=env)
+    again = _qed("verify", "--spec", str(spec), str(good), str(cheat), env=env)
+    assert first.returncode == again.returncode == 1
+    assert "LOADED True True" in first.stderr and "LOADED False False" in again.stderr  # the fast path
+    assert _no_times(again.stdout) == _no_times(first.stdout.replace("(dafny proved 1/1 members)",
+                                                                    "(dafny proved 1/1 members; cached)"))
+    j1 = json.loads(_qed("verify", "--json", "--spec", str(spec), str(good), str(cheat), "--timeout", "300",
+                         env=env).stdout)
+    j2 = json.loads(subprocess.run([sys.executable, "-m", "verifier", "verify", "--json", "--spec", str(spec),
+                                    str(good), str(cheat), "--audit"], capture_output=True, text=True,
+                                   timeout=120).stdout)  # a backend option: the normal path answers
+    for doc in (j1, j2):
+        for r in doc["results"]:
+            r["duration_s"] = 0
+        doc["summary"]["duration_s"] = 0
+    assert j1 == j2 and [r["verdict"] for r in j1["results"]] == ["verified", "rejected"]
+    # an edited file, or --no-cache, is never answered from the cache
+    good.write_text(good.read_text() + "\n// edited\n")
+    edited = _qed("verify", "--spec", str(spec), str(good), env=env)
+    assert edited.returncode == 0 and "LOADED True True" in edited.stderr and "cached" not in edited.stdout
+    fresh = _qed("verify", "--no-cache", str(cheat), env=env)
+    assert "LOADED True True" in fresh.stderr and "cached" not in fresh.stdout

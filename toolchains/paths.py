@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 from pathlib import Path
 from typing import Mapping
@@ -68,6 +67,8 @@ def is_executable_file(path: Path) -> bool:
 
 def platform_key() -> str:
     """This machine as a manifest release key: `linux-x64`, `linux-arm64`, `macos-arm64`, `windows-x64`, ..."""
+    import platform  # lazy: only the installer needs it
+
     system = platform.system().lower()
     osname = {"darwin": "macos", "windows": "windows", "linux": "linux"}.get(system, system)
     machine = platform.machine().lower()

@@ -57,3 +57,24 @@ class Store:
             os.replace(tmp, path)
         except OSError:
             pass
+
+
+def code_fingerprint(*roots: Path) -> str:
+    """A digest of the Python sources below `roots` (relative paths, sizes, modification times): a cache entry
+    that depends on what qed's code makes of an input is keyed by it, so any change of that code (a new
+    rule, a new classifier) starts afresh, even without a version bump."""
+    key = tuple(sorted(str(Path(r).resolve()) for r in roots))
+    if key not in _FINGERPRINTS:
+        parts: list[str] = []
+        for root in key:
+            for folder, dirs, files in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        st = os.stat(os.path.join(folder, name))
+                        parts.append(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0{st.st_mtime_ns}")
+        _FINGERPRINTS[key] = digest(*key, *parts)
+    return _FINGERPRINTS[key]
+
+
+_FINGERPRINTS: dict[tuple[str, ...], str] = {}

@@ -60,7 +60,7 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
     """
     from backends import registry
-    from verifier.verify import VerifyRequest, exit_code
+    from verifier.verify import VerifyRequest
     from verifier.verify import verify as run_verify
 
     values = backend_values(backend_kwargs)
@@ -69,13 +69,11 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
     report = run_verify(VerifyRequest(files=files, spec=spec, program=program, timeout=timeout,
                                       time_limit_s=time_limit, members=members, use_cache=not no_cache,
                                       configs=configs))
-    if as_json:
-        click.echo(report.model_dump_json(indent=2))
-    else:
-        from verifier.render import render_report
+    from verifier.render import exit_code_of, render_json, render_report
 
-        click.echo(render_report(report))
-    sys.exit(exit_code(report))
+    doc = report.model_dump(mode="json")
+    click.echo(render_json(doc) if as_json else render_report(doc))
+    sys.exit(exit_code_of(doc["results"]))
 
 
 @main.command()

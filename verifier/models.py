@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: 2: integrity violations carry `family`; results may carry `checked_by`.
-SCHEMA_VERSION = 2
+from verifier import SCHEMA_VERSION  # re-exported: the version of `qed verify --json` documents
 
 
 class _Model(BaseModel):
@@ -178,10 +177,9 @@ class VerifySummary(_Model):
 
     @classmethod
     def of(cls, results: list[FileResult], duration_s: float) -> "VerifySummary":
-        counts = {v.value: 0 for v in Verdict}
-        for r in results:
-            counts[r.verdict.value] += 1
-        return cls(files=len(results), duration_s=round(duration_s, 3), **counts)
+        from verifier.render import summary_of
+
+        return cls(**summary_of([{"verdict": r.verdict.value} for r in results], duration_s))
 
 
 class VerifyReport(_Model):

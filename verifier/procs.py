@@ -13,10 +13,12 @@ import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Mapping, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 
 @dataclass(frozen=True)
@@ -346,5 +348,7 @@ def _spawner() -> ThreadPoolExecutor:
     global _SPAWNER
     with _SPAWNER_LOCK:
         if _SPAWNER is None:
+            from concurrent.futures import ThreadPoolExecutor  # lazy: `qed verify` starts Dafny before this loads
+
             _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qed-spawn")
         return _SPAWNER

@@ -47,7 +47,7 @@ def verify(request: VerifyRequest) -> VerifyReport:
         if not f.exists():
             raise BadInput(f"{f} does not exist", fix="check the path")
     files = expand(request.files)
-    start = time.monotonic()
+    start = prestart.began_at() or time.monotonic()
     backends: dict[str, Backend] = {}
     results: list[FileResult] = []
     try:
@@ -98,8 +98,6 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
 
 def exit_code(report: VerifyReport) -> int:
     """0 all verified and accepted; 3 the verifier crashed on some file; 1 otherwise."""
-    from verifier.models import Verdict
+    from verifier.render import exit_code_of
 
-    if any(r.verifier_crashed for r in report.results):
-        return 3
-    return 0 if all(r.verdict == Verdict.verified for r in report.results) else 1
+    return exit_code_of([r.model_dump(mode="json") for r in report.results])

@@ -15,6 +15,7 @@ from backends.base import Backend, BackendPlugin, CheckRequest, PendingCheck, Py
 from verifier.cache import Store
 from verifier.errors import BadInput
 
+from .cachefmt import RESULTS_NAMESPACE
 from .runner import DafnyOptions, DafnyRunner, PendingRun
 from .texts import Texts
 
@@ -95,19 +96,46 @@ class DafnyBackend(Backend):
 
     # -- checks
 
-    def _begin(self, request: CheckRequest) -> DafnyPendingCheck:
+    def _begin(self, request: CheckRequest) -> PendingCheck:
         start = time.monotonic()
         texts = self._texts(request)
         opts = self.options_for(request)
+        key = self._result_key(texts, opts)
+        if key is not None:
+            hit = self.runner.store.get(RESULTS_NAMESPACE, key) if self.runner.store is not None else None
+            if isinstance(hit, dict):
+                return _Answered(hit, start)
         run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache)
         audit = None
         try:
-            if self.config.audit or (self.config.audit is None and (texts.spec or texts.program) is not None):
+            if self._audits(texts):
                 audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache)
         except BaseException:
             run.cancel()
             raise
-        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit)
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key)
+
+    def _audits(self, texts: Texts) -> bool:
+        return bool(self.config.audit or (self.config.audit is None and (texts.spec or texts.program) is not None))
+
+    def _result_key(self, texts: Texts, opts: DafnyOptions) -> str | None:
+        """The key of this check's whole result: everything the verdict depends on (the exact texts and their
+        includes, the toolchain, the options, the guard's inputs, the paths shown) and qed's own code."""
+        if not self.use_cache or self.runner.store is None:
+            return None
+        from verifier.cache import code_fingerprint, digest
+
+        return digest(RESULTS_NAMESPACE, code_fingerprint(*_CODE_ROOTS),
+                      self.runner.cache_key(texts.file, texts.source, opts, "verify"), str(self._audits(texts)),
+                      texts.spec_source or "", texts.program_source or "", str(texts.spec), str(texts.program),
+                      texts.shown, str(texts.file.resolve()))
+
+    def cached_result(self, request: CheckRequest) -> dict | None:
+        """The `FileResult` (as JSON) of an identical earlier check, read without loading qed's models."""
+        texts = self._texts(request)
+        key = self._result_key(texts, self.options_for(request))
+        hit = self.runner.store.get(RESULTS_NAMESPACE, key) if key is not None and self.runner.store else None
+        return hit if isinstance(hit, dict) else None
 
     def _texts(self, request: CheckRequest) -> Texts:
         return Texts(
@@ -182,13 +210,35 @@ class DafnyBackend(Backend):
 
 
 
+#: qed's own code that decides a Dafny verdict (keyed into cached results)
+_CODE_ROOTS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "base.py",
+               Path(__file__).resolve().parent.parent.parent / "verifier")
+
+
+class _Answered(PendingCheck):
+    """An identical check answered from the result cache."""
+
+    def __init__(self, hit: dict, started: float):
+        self.hit, self.started = hit, started
+
+    def finish(self) -> FileResult:
+        from verifier.models import FileResult
+
+        result = FileResult.model_validate(self.hit)
+        result.cached, result.duration_s = True, round(time.monotonic() - self.started, 3)
+        return result
+
+    def cancel(self) -> None:
+        pass
+
+
 class DafnyPendingCheck(PendingCheck):
     """A check whose verifier run has started."""
 
     def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
-                 run: PendingRun, audit: PendingRun | None):
+                 run: PendingRun, audit: PendingRun | None, key: str | None = None):
         self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
-        self.started, self.run, self.audit = started, run, audit
+        self.started, self.run, self.audit, self.key = started, run, audit, key
 
     def cancel(self) -> None:
         for r in (self.run, self.audit):
@@ -206,8 +256,13 @@ class DafnyPendingCheck(PendingCheck):
             found = guard(t)
             run = self.run.result()
             audit = self.audit.result() if self.audit is not None else None
-            return judge(t, found, run, audit, toolchain=b.toolchain(), started=self.started,
-                         scope=list(self.options.filter_symbols) or None)
+            result = judge(t, found, run, audit, toolchain=b.toolchain(), started=self.started,
+                           scope=list(self.options.filter_symbols) or None)
         except BaseException:
             self.cancel()
             raise
+        store = b.runner.store
+        if self.key is not None and store is not None and not (run.timed_out or run.crashed or
+                                                                (audit is not None and (audit.timed_out or audit.crashed))):
+            store.put(RESULTS_NAMESPACE, self.key, result.model_dump(mode="json"))
+        return result

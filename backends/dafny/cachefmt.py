@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-CACHE_NAMESPACE = "dafny-verify-v2"  # bump when what is stored (or how it is parsed) changes
+CACHE_NAMESPACE = "dafny-verify-v2"  # what Dafny said; bump when what is stored (or how it is parsed) changes
+#: whole `FileResult`s (what qed made of it), keyed with the code fingerprint of qed itself
+RESULTS_NAMESPACE = "dafny-results-v1"
 MAIN_PLACEHOLDER = "<main>"  # stands for the verified file's absolute path inside cached entries
 
 

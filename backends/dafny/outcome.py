@@ -38,9 +38,9 @@ def reclassify(run: VerifierRun) -> VerifierRun:
     by today's classifier (the cache keeps what Dafny said, not what qed made of it)."""
     for d in run.diagnostics:
         if d.severity == Severity.error:
-            d.kind = classify_error(d.message, d.source).value
+            d.kind = classify_error(d.message, d.source)
         elif d.severity == Severity.warning:
-            d.warning_class = classify_warning(d.message).value
+            d.warning_class = classify_warning(d.message)
     return run
 
 
