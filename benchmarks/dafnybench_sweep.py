@@ -29,15 +29,16 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write every FileResult here (JSON lines)")
     args = ap.parse_args()
 
-    from backends.dafny.backend import DafnyBackend
+    from backends import registry
+    from backends.base import CheckRequest
     from verifier.errors import QedError
 
     files = sorted(args.dataset.glob("*.dfy"))[: args.limit or None]
-    backend = DafnyBackend()
+    backend = registry.create_backend("dafny")
 
     def one(f: Path):
         try:
-            return backend.check(f, timeout=args.timeout, display_name=f.name)
+            return backend.check(CheckRequest(file=f, timeout=args.timeout, display_name=f.name))
         except QedError as e:
             return e
 
@@ -48,12 +49,12 @@ def main() -> None:
             if isinstance(r, QedError):
                 verdicts[f"qed error (exit {r.exit_code})"] += 1
                 continue
-            verdicts[r.verdict] += 1
+            verdicts[str(r.verdict)] += 1
             exits[r.exit_code] += 1
             rules.update({v.rule for v in r.integrity})
             for d in r.diagnostics:
                 if d.severity == "warning":
-                    wclasses[d.warning_class] += 1
+                    wclasses[str(d.warning_class)] += 1
                     if d.warning_class == "other":
                         others[d.message[:110]] += 1
             if out:

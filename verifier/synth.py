@@ -310,6 +310,8 @@ class _Session:
     # -- implement / annotate
 
     def run_samples(self, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
+        if self.pool is not None:
+            self.pool.prewarm()  # the verifier starts while the first answers are awaited
         n = self.config.samples
         jobs = min(self.config.jobs or min(n, 4), n)
         if jobs == 1:

@@ -106,14 +106,23 @@ class DafnyBackend(Backend):
             if isinstance(hit, dict):
                 return _Answered(hit, start)
         run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache)
-        audit = None
+        audit = spec_run = None
         try:
+            spec_run = self._resolve_spec(texts, request.timeout)
             if self._audits(texts):
                 audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache)
         except BaseException:
-            run.cancel()
+            for r in (run, spec_run):
+                if r is not None:
+                    r.cancel()
             raise
-        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key)
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run)
+
+    def _resolve_spec(self, texts: Texts, timeout: float) -> PendingRun | None:
+        """Start `dafny resolve` on the contract (it runs beside the check; `check_spec` judges it)."""
+        if texts.spec is None:
+            return None
+        return self.runner.begin(texts.spec, texts.spec_source, DafnyOptions(), timeout, self.use_cache, "resolve")
 
     def _audits(self, texts: Texts) -> bool:
         return bool(self.config.audit or (self.config.audit is None and (texts.spec or texts.program) is not None))
@@ -163,7 +172,7 @@ class DafnyBackend(Backend):
         from .verdict import resolution_problems
 
         source = read_source(file, what)
-        problems = resolution_problems(self.runner, file, source, timeout, self.use_cache)
+        problems = resolution_problems(self.runner.resolve(file, source, timeout, self.use_cache))
         report = check_integrity(source, str(file))
         problems += [f"line {v.line}: {v.message}" if v.line else v.message
                      for v in report.violations if not (what == "contract" and v.rule == "QED-E107")]
@@ -195,15 +204,21 @@ class DafnyBackend(Backend):
 
         start = time.monotonic()
         texts = self._texts(request)
-        outcome = session.outcome(request.file, texts.source, request)
+        spec_run = self._resolve_spec(texts, request.timeout)  # beside the session's check
+        try:
+            outcome = session.outcome(request.file, texts.source, request)
+            if spec_run is not None:
+                from .verdict import check_spec
+
+                check_spec(spec_run.result(), texts.spec)
+        except BaseException:
+            if spec_run is not None:
+                spec_run.cancel()
+            raise
         if outcome.crashed or outcome.timed_out:
             return WarmCheck(clean=False, feedback=None, duration_s=round(time.monotonic() - start, 3),
                              session=session.name, answered=False, detail=outcome.detail)
         found = guard(texts)
-        if request.contract is not None:
-            from .verdict import check_spec
-
-            check_spec(self.runner, request.contract, texts.spec_source, request.timeout, self.use_cache)
         feedback = judge_warm(texts, found, outcome, toolchain=self.toolchain(), started=start, session=session.name)
         return WarmCheck(clean=feedback is None, feedback=feedback, duration_s=round(time.monotonic() - start, 3),
                          session=session.name, detail=outcome.detail)
@@ -236,12 +251,13 @@ class DafnyPendingCheck(PendingCheck):
     """A check whose verifier run has started."""
 
     def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
-                 run: PendingRun, audit: PendingRun | None, key: str | None = None):
+                 run: PendingRun, audit: PendingRun | None, key: str | None = None,
+                 spec_run: PendingRun | None = None):
         self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
-        self.started, self.run, self.audit, self.key = started, run, audit, key
+        self.started, self.run, self.audit, self.key, self.spec_run = started, run, audit, key, spec_run
 
     def cancel(self) -> None:
-        for r in (self.run, self.audit):
+        for r in (self.run, self.audit, self.spec_run):
             if r is not None:
                 r.cancel()
 
@@ -251,8 +267,8 @@ class DafnyPendingCheck(PendingCheck):
 
         try:
             t, b = self.texts, self.backend
-            if t.spec is not None:
-                check_spec(b.runner, t.spec, t.spec_source, self.timeout, b.use_cache)
+            if self.spec_run is not None:
+                check_spec(self.spec_run.result(), t.spec)
             found = guard(t)
             run = self.run.result()
             audit = self.audit.result() if self.audit is not None else None

@@ -110,22 +110,22 @@ def judge_warm(t: Texts, g: Guarded, outcome: SessionOutcome, *, toolchain: Tool
     )
 
 
-def resolution_problems(runner, spec: "Path", spec_source: str, timeout: float, use_cache: bool) -> list[str]:
-    """Why `dafny resolve` does not accept the contract (`line N:col: message` each); [] when it does."""
-    run = runner.resolve(spec, spec_source, timeout, use_cache)
+def resolution_problems(run: VerifierRun) -> list[str]:
+    """Why a `dafny resolve` run did not accept its file (`line N:col: message` each); [] when it did."""
     errors = [d for d in run.diagnostics if d.severity == Severity.error]
     if errors:
         return [f"line {d.line}:{d.column}: {d.message}" for d in errors]
     if run.timed_out:
-        return [f"dafny resolve did not finish within {timeout:.0f} s"]
+        return [f"dafny resolve did not finish within {run.duration_s:.0f} s"]
     if run.exit_code not in (0, None):
         return [f"dafny resolve exited with status {run.exit_code}"]
     return []
 
 
-def check_spec(runner, spec: "Path", spec_source: str, timeout: float, use_cache: bool) -> None:
-    """A contract must itself parse and type-check, or nothing can be compared against it."""
-    problems = resolution_problems(runner, spec, spec_source, timeout, use_cache)
+def check_spec(resolved: VerifierRun, spec: "Path") -> None:
+    """A contract must itself parse and type-check (`resolved`: its `dafny resolve` run), or nothing can be
+    compared against it."""
+    problems = resolution_problems(resolved)
     if problems:
         raise BadInput(f"the spec does not type-check ({spec}:{problems[0].removeprefix('line ')})",
                        fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")

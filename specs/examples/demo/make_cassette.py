@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from backends.dafny.backend import DafnyBackend
+from backends import registry
 from verifier.providers import CassetteProvider, ScriptedProvider
 from verifier.synth import SynthConfig, synthesize
 from verifier.tasks import load_task
@@ -44,9 +44,10 @@ ANSWERS = [
 def main() -> None:
     CASSETTE.unlink(missing_ok=True)
     provider = CassetteProvider(CASSETTE, inner=ScriptedProvider(ANSWERS), note=NOTE)
-    with tempfile.TemporaryDirectory() as tmp:
+    plugin = registry.plugin_for_language("dafny")
+    with tempfile.TemporaryDirectory() as tmp, registry.create_backend(plugin, plugin.config(use_cache=False)) as b:
         res = synthesize(load_task(TASK), provider, config=SynthConfig(model=MODEL, rounds=3),
-                         out_dir=Path(tmp), backend=DafnyBackend(use_cache=False), task_file=TASK)
+                         out_dir=Path(tmp), backend=b, task_file=TASK)
     print(f"{res.status} after {len(res.attempts)} attempt(s); wrote {CASSETTE}")
 
 
