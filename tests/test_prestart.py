@@ -138,3 +138,22 @@ def test_a_repeated_check_is_answered_before_anything_heavy_loads(tmp_path, dafn
     assert edited.returncode == 0 and "LOADED True True" in edited.stderr and "cached" not in edited.stdout
     fresh = _qed("verify", "--no-cache", str(cheat), env=env)
     assert "LOADED True True" in fresh.stderr and "cached" not in fresh.stdout
+
+
+@pytest.mark.dafny
+def test_the_fast_exit_still_cleans_up_and_reports(tmp_path, dafny_install):
+    """`qed verify` skips the interpreter's teardown at the end, never the cleanup: the snapshot folders are
+    gone, the output is complete and the exit code is the verdict's."""
+    import os
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    bad = tmp_path / "bad.dfy"
+    bad.write_text("method M() ensures false {}\n")
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    r = subprocess.run([*QED, "verify", "--no-cache", str(bad)], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 1 and r.stdout.rstrip().endswith("with dafny 4.11.0 (z3 4.12.1) in " +
+                                                            r.stdout.rstrip().rsplit(" in ", 1)[1])
+    assert "bad.dfy: failed" in r.stdout
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("qed-")] == []  # (.NET leaves its own folder)
