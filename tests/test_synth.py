@@ -825,3 +825,19 @@ def test_session_cli_uses_the_batch_command_only(tmp_path):
                      config=SynthConfig(model="m", rounds=1, session="cli"), out_dir=tmp_path, backend=backend)
     assert res.status == "verified" and res.session == "cli" and not opened
     assert [e["checked_by"] for e in events(res) if e["event"] == "verifier"] == ["batch"]
+
+
+def test_an_oversized_answer_is_refused_before_any_verifier_runs(tmp_path):
+    """A 1 MB answer never reaches the verifier: the model is told it is too large (and by how much)."""
+    huge = "method Abs(x: int) returns (y: int) { y := x; }\n" + "// padding\n" * 100_000
+    provider = ScriptedProvider([fenced(huge), fenced(CORRECT)])
+    opened = []
+    backend = _warm_backend(lambda t: "clean", lambda t: opened.append(t) or "verified", [])
+    res = synthesize(load_task(TASK), provider, config=SynthConfig(model="m", rounds=2, session="cli"),
+                     out_dir=tmp_path, backend=backend)
+    assert res.status == "verified" and [a.outcome for a in res.attempts] == ["extraction_error", "verified"]
+    assert "over this task's limit of 64,000" in res.attempts[0].message and len(opened) == 1
+    assert "characters, over this task's limit" in provider.requests[1].messages[-1].content
+    ev = [e for e in events(res) if e["event"] == "extraction"]
+    assert ev[0]["kind"] == "too_large"
+    assert not (Path(res.out_dir) / "candidates" / "s0-r1.dfy").exists()

@@ -30,7 +30,8 @@ def main() -> None:
     """qedgen: code that is proved correct, not just tested.
 
     Exit codes: 0 success, 1 some file failed / timed out / was rejected (synth: budget exhausted),
-    2 bad input, 3 toolchain missing or crashed, 4 model provider problem.
+    2 bad input, 3 toolchain missing or crashed, 4 model provider problem, 5 cannot write (a full disk, a
+    read-only folder), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
 
 

@@ -53,12 +53,16 @@ SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (
               help="warm: check repair rounds with a warm verifier session first (e.g. `dafny server`); the verdict "
                    "still comes from the batch command. cli: the batch command only. Default: warm where the "
                    "backend has sessions.")
+@click.option("--max-candidate-chars", type=click.IntRange(min=1), default=None,
+              help="Largest program an answer may hold; larger ones are refused before any verifier runs and the "
+                   "model is told (default: 20 times the task's contract or program, at least 64,000, at most "
+                   "256,000 characters).")
 @backend_options("synth")
 def synth(task_file: Path | None, model: str | None, samples: int | None, rounds: int | None,
           max_tokens: int | None, wall_time: float | None, jobs: int | None, out: Path, as_json: bool,
           offline: bool, cassette: Path | None, prompts_dir: Path | None, accept_spec: bool,
           resume_dir: Path | None, base_url: str | None, api_key: str | None, timeout: float | None,
-          no_build: bool, session: str | None, **backend_kwargs) -> None:
+          no_build: bool, session: str | None, max_candidate_chars: int | None, **backend_kwargs) -> None:
     """Synthesize a verified program for TASK.yaml: generate, verify, repair until verified or out of budget.
 
     The mode follows from the task: `spec:` (implement the contract), `program:` (annotate it with proof
@@ -68,7 +72,8 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     problem is reported as a warning and leaves the verified artifact and the exit code as they are).
 
     Exit codes: 0 verified, 1 budget exhausted, 2 bad input (also: a written contract awaits acceptance),
-    3 toolchain, 4 model provider.
+    3 toolchain, 4 model provider, 5 the run record cannot be written, 130/143 stopped by Ctrl-C/SIGTERM
+    (continue with --resume).
     """
     from backends import registry
     from verifier.cache import Store
@@ -114,7 +119,8 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         max_tokens=pick(max_tokens, "max_tokens", budget.tokens, None),
         wall_time_s=pick(wall_time, "wall_time_s", budget.wall_time_s, None),
         timeout=pick(timeout, "timeout", None, 600.0), jobs=pick(jobs, "jobs", None, None),
-        session=pick(session, "session", None, None))
+        session=pick(session, "session", None, None),
+        max_candidate_chars=pick(max_candidate_chars, "max_candidate_chars", None, None))
     plugin = registry.plugin_for_language(task.language)
     backend = registry.create_backend(plugin, plugin.config(backend_values(backend_kwargs).get(plugin.language.name)))
     renderer = PromptRenderer(prompts_dir=prompts_dir, language=task.language)

@@ -8,6 +8,7 @@
     UnusableToolchain   3  a toolchain that exists but cannot be used (carries what was learnt about it)
     BackendUnavailable  3  a language qed knows whose backend is not installed
     ProviderError       4  the model could not be reached, refused, or (offline) no answer was recorded
+    StorageError        5  qed's own output cannot be written (a full disk, a read-only folder)
 """
 
 from __future__ import annotations
@@ -71,3 +72,22 @@ class ProviderError(QedError):
     """The model could not be reached, refused the request, or (offline) no answer was recorded."""
 
     exit_code = 4
+
+
+class StorageError(QedError):
+    """qed cannot write its own output (the run record, a package): a full disk or a read-only folder. What was
+    written before stays intact (writes are atomic or append whole lines)."""
+
+    exit_code = 5
+
+
+def storage_error(what: str, path: object, err: OSError) -> StorageError:
+    """The one-line error for an OSError while writing `what` at `path`."""
+    import errno
+
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+              errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied", errno.EFBIG: "the file size limit was reached"}.get(
+        err.errno, err.strerror or str(err))
+    return StorageError(f"cannot write {what} {path}: {reason}",
+                        fix="free space or choose a writable folder (--out), then run again (or --resume)")

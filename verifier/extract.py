@@ -59,7 +59,7 @@ class Extracted:
 
 @dataclass(frozen=True)
 class ExtractionError:
-    kind: str  # "empty" | "no_code" | "truncated"
+    kind: str  # "empty" | "no_code" | "truncated" (and "too_large", from the synthesis loop's size limit)
     message: str  # one line: what was wrong and what the model must do
 
 

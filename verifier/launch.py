@@ -1,6 +1,6 @@
-"""The `qed` entry point. For `qed verify`, the verifier's first run starts (or the cached answer is printed)
-before the command line and the models load (`verifier.prestart`); everything else goes straight to
-`verifier.cli`."""
+"""The `qed` entry point. It installs the signal handling (`verifier.signals`); for `qed verify`, the verifier's
+first run starts (or the cached answer is printed) before the command line and the models load
+(`verifier.prestart`); everything else goes straight to `verifier.cli`."""
 
 from __future__ import annotations
 
@@ -9,15 +9,21 @@ import sys
 
 
 def main() -> None:
+    from verifier import signals
+
+    signals.install()
     verify = len(sys.argv) > 2 and sys.argv[1] == "verify"
-    if verify:
-        from verifier import prestart
-
-        prestart.start(sys.argv[2:])
-    from verifier.cli import main as cli
-
     try:
+        if verify:
+            from verifier import prestart
+
+            prestart.start(sys.argv[2:])
+        from verifier.cli import main as cli
+
         cli()
+    except signals.Interrupted as stop:
+        print(stop.message(), file=sys.stderr)
+        exit_now(stop.exit_code)
     except SystemExit as done:
         if verify:
             exit_now(done.code)
@@ -26,9 +32,10 @@ def main() -> None:
 
 def exit_now(code: object) -> None:
     """Exit like `sys.exit(code)` but without the interpreter's module teardown, which costs about 25 ms once
-    pydantic is loaded (a tenth of a second-long verifier run's overhead). Exit handlers run and output is
-    flushed first (temporary folders, early runs, sessions: everything `atexit` and `weakref.finalize` clean
-    up), so nothing pending is lost. Only for the end of a `qed verify` process, never inside a library call."""
+    pydantic is loaded (a tenth of a second-long verifier run's overhead), and without waiting for worker
+    threads (after a signal, one may be stuck in a network call). Exit handlers run and output is flushed first
+    (temporary folders, early runs, sessions: everything `atexit` and `weakref.finalize` clean up), so nothing
+    pending is lost. Only for the end of the `qed` process, never inside a library call."""
     import atexit
 
     status = code if isinstance(code, int) else (0 if code is None else 1)

@@ -1,14 +1,22 @@
 """The one place that runs external programs.
 
 Every child runs in its own process group with a wall-clock timeout; on timeout the whole group (the child and
-anything it started, e.g. Dafny's Z3 processes) is killed. Optional address-space limit for untrusted code.
-`spawn` starts a long-lived interactive child instead (a warm verifier session): same process group rule,
-plus a parent-death signal and an optional cap on the group's resident memory.
+anything it started, e.g. Dafny's Z3 processes) is killed. On Linux every child also runs behind a small
+guard (`/bin/sh`) that gets a parent-death signal and then kills the whole group, so that nothing qed started
+outlives it, even when qed is killed with SIGKILL and the verifier's own children (a solver) have no
+parent-death signal. Optional limits: an address-space limit for
+untrusted Python code (`memory_mb`), and a cap on the resident memory of the whole group for verifiers that
+reserve more address space than they use (`rss_mb`, watched; the group is killed above it). `spawn` starts a
+long-lived interactive child instead (a warm verifier session), under the same rules.
+
+Every group started here is known until it is reaped: `kill_all()` kills them all at once (what qed does when a
+signal stops it; see `verifier.signals`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -29,13 +37,47 @@ class ProcResult:
     stderr: str
     duration_s: float
     timed_out: bool
+    killed_for_memory: bool = False  # the group went over its `rss_mb` cap and was killed
 
 
-def _limits(memory_mb: int | None):
+# --- every process group qed started and has not reaped yet --------------------------------------------------
+
+_LIVE: set[int] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _track(pgid: int) -> None:
+    with _LIVE_LOCK:
+        _LIVE.add(pgid)
+
+
+def _untrack(pgid: int) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(pgid)
+
+
+def kill_all() -> int:
+    """SIGKILL every process group started here that has not been reaped; returns how many. Never raises (safe
+    in a signal handler)."""
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    return len(groups)
+
+
+def _preexec(memory_mb: int | None):
+    """What runs in the child between fork and exec: the parent-death signal, and an address-space limit."""
+    death = _parent_death_signal()
     if memory_mb is None:
-        return None
+        return death
 
-    def apply() -> None:  # runs in the child, before exec
+    def apply() -> None:
+        if death is not None:
+            death()
         import resource
 
         limit = memory_mb * 1024 * 1024
@@ -57,13 +99,27 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 class Running:
-    """A started child process; `wait()` collects it (killing its group at the deadline)."""
+    """A started child process; `wait()` collects it (killing its group at the deadline, or above `rss_mb`)."""
 
-    def __init__(self, argv: list[str], proc: subprocess.Popen, timeout: float, stdin_text: str | None):
+    def __init__(self, argv: list[str], proc: subprocess.Popen, timeout: float, stdin_text: str | None,
+                 rss_mb: int | None = None):
         self.argv, self.proc, self.timeout = argv, proc, timeout
         self._stdin = stdin_text.encode() if stdin_text is not None else None
         self._start = time.monotonic()
         self._result: ProcResult | None = None
+        self._over_memory = threading.Event()
+        self._done = threading.Event()
+        if rss_mb is not None:
+            threading.Thread(target=self._watch, args=(rss_mb,), name=f"memwatch-{proc.pid}", daemon=True).start()
+
+    def _watch(self, rss_mb: int) -> None:
+        while not self._done.wait(_WATCH_INTERVAL_S):
+            if self.proc.poll() is not None:
+                return
+            if group_rss_mb(self.proc.pid) > rss_mb:
+                self._over_memory.set()
+                kill_group(self.proc)
+                return
 
     def wait(self) -> ProcResult:
         if self._result is not None:
@@ -79,6 +135,7 @@ class Running:
         except BaseException:  # KeyboardInterrupt included: never leave children behind
             kill_group(proc)
             proc.wait()
+            self._finished()
             raise
         else:
             # The main child exited; make sure nothing it started lingers in its group.
@@ -86,6 +143,7 @@ class Running:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        self._finished()
         self._result = ProcResult(
             argv=self.argv,
             returncode=None if timed_out else proc.returncode,
@@ -93,12 +151,18 @@ class Running:
             stderr=err.decode("utf-8", "replace"),
             duration_s=time.monotonic() - self._start,
             timed_out=timed_out,
+            killed_for_memory=self._over_memory.is_set(),
         )
         return self._result
 
     def kill(self) -> None:
         kill_group(self.proc)
         self.proc.wait()
+        self._finished()
+
+    def _finished(self) -> None:
+        self._done.set()
+        _untrack(self.proc.pid)
 
 
 def start(
@@ -109,23 +173,26 @@ def start(
     env: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
     memory_mb: int | None = None,
+    rss_mb: int | None = None,
 ) -> Running:
-    """Start `argv` in its own process group; the clock for `timeout` starts now.
+    """Start `argv` in its own process group; the clock for `timeout` starts now. `memory_mb` limits the child's
+    address space (for Python children); `rss_mb` caps the resident memory of the whole group (for verifiers).
 
     Raises FileNotFoundError/PermissionError when the program cannot be started.
     """
     args = [os.fspath(a) for a in argv]
     proc = subprocess.Popen(
-        args,
+        _guarded(args),
         cwd=cwd,
         env=dict(env) if env is not None else None,
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_limits(memory_mb),
+        preexec_fn=_preexec(memory_mb),
     )
-    return Running(args, proc, timeout, stdin_text)
+    _track(proc.pid)
+    return Running(args, proc, timeout, stdin_text, rss_mb)
 
 
 def run(
@@ -151,24 +218,56 @@ _WATCH_INTERVAL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
+_PRCTL = None
+
+
 def _parent_death_signal():
-    """A preexec_fn that asks Linux to SIGKILL the child when qed dies (None where prctl is unavailable).
+    """A preexec_fn that asks Linux to SIGKILL the child when qed dies (None where prctl is unavailable). Linux
+    sends it when the *thread* that started the child ends: a child must be started from a thread that outlives
+    it (the thread that waits for it, or `spawn`'s own thread).
 
     libc is looked up here, in the parent: only the bound call runs between fork and exec."""
-    try:
-        import ctypes
+    global _PRCTL
+    if _PRCTL is None:
+        try:
+            import ctypes
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+            _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _PRCTL = False
+    if _PRCTL is False:
         return None
+    prctl = _PRCTL
     parent = os.getpid()
 
     def apply() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # SIGTERM, not SIGKILL: the child is the group's guard (`_guarded`), which then kills the whole group,
+        # grandchildren included (a solver started by the verifier has no parent-death signal of its own)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # qed died between fork and prctl
             os.kill(os.getpid(), signal.SIGKILL)
 
     return apply
+
+
+#: A POSIX shell that runs the command in the background of its own group and, on SIGTERM (the parent-death
+#: signal), kills that whole group (`wait` can be interrupted by the trap, a foreground command cannot). The
+#: command keeps the shell's stdin through fd 3 (a background job's stdin is /dev/null otherwise).
+_GUARD = 'trap "kill -9 0" TERM; exec 3<&0; "$@" <&3 3<&- & exec 0</dev/null 3<&-; wait $!; exit $?'
+
+
+def _guarded(args: list[str]) -> list[str]:
+    """`args` behind the group guard, where there is a parent-death signal to drive it. A program that cannot be
+    run raises here as Popen would (FileNotFoundError / PermissionError), not as a shell's exit status."""
+    if _parent_death_signal() is None or not os.path.isfile("/bin/sh"):
+        return args
+    program = args[0]
+    found = program if os.sep in program else shutil.which(program)
+    if found is None or not os.path.exists(found):
+        raise FileNotFoundError(2, "No such file or directory", program)
+    if not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise PermissionError(13, "Permission denied", program)
+    return ["/bin/sh", "-c", _GUARD, "qed-guard", *args]
 
 
 def group_pids(pgid: int) -> list[int]:
@@ -262,6 +361,8 @@ class Process:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:  # stuck in the kernel; nothing more we can do
             pass
+        else:
+            _untrack(self.popen.pid)
         try:  # stdout stays open: a reader thread may be blocked on it (it sees EOF now)
             self.popen.stdin.close()
         except (OSError, ValueError):
@@ -325,7 +426,7 @@ def spawn(
 
     def start() -> subprocess.Popen:
         return subprocess.Popen(
-            args,
+            _guarded(args),
             cwd=cwd,
             env=dict(env) if env is not None else None,
             stdin=subprocess.PIPE,
@@ -335,7 +436,9 @@ def spawn(
             preexec_fn=_parent_death_signal(),
         )
 
-    return Process(args, _spawner().submit(start).result(), memory_mb)
+    popen = _spawner().submit(start).result()
+    _track(popen.pid)
+    return Process(args, popen, memory_mb)
 
 
 _SPAWNER: ThreadPoolExecutor | None = None

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import BadInput
+from verifier.errors import BadInput, storage_error
 
 RUN_FILE = "run.json"
 
@@ -44,13 +44,16 @@ class RunDir:
         try:
             (self.path / "candidates").mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise BadInput(f"cannot create the run folder {self.path}: {e.strerror}",
-                           fix="pass a writable folder with --out") from None
+            raise storage_error("the run folder", self.path, e) from None
         self.transcript = self.path / "transcript.jsonl"
         self._seq = len(self.events())  # a resumed run continues the numbering
-        self._fh = open(self.transcript, "a", encoding="utf-8")
-        if self._fh.tell() > 0 and not self.transcript.read_bytes().endswith(b"\n"):
-            self._fh.write("\n")  # a line cut short by a kill stays on its own line
+        try:
+            self._fh = open(self.transcript, "a", encoding="utf-8")
+            if self._fh.tell() > 0 and not self.transcript.read_bytes().endswith(b"\n"):
+                self._fh.write("\n")  # a line cut short by a kill stays on its own line
+                self._fh.flush()
+        except OSError as e:
+            raise storage_error("the run record", self.transcript, e) from None
         self._lock = threading.Lock()
 
     @classmethod
@@ -75,7 +78,7 @@ class RunDir:
     # --- run parameters ------------------------------------------------------------------------------
 
     def write_params(self, doc: dict) -> None:
-        (self.path / RUN_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        self._write(RUN_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
     def read_params(self) -> dict:
         try:
@@ -93,8 +96,11 @@ class RunDir:
         with self._lock:
             self._seq += 1
             rec = {"seq": self._seq, "event": event, "time": time.time(), **data}
-            self._fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-            self._fh.flush()
+            try:
+                self._fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                self._fh.flush()
+            except OSError as e:  # a line cut short is skipped when the transcript is read back
+                raise storage_error("the run record", self.transcript, e) from None
         return rec
 
     def events(self) -> list[dict]:
@@ -115,7 +121,10 @@ class RunDir:
 
     def close(self) -> None:
         if not self._fh.closed:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:
+                pass  # what could not be flushed was reported when it was written
 
     def __enter__(self) -> "RunDir":
         return self
@@ -129,9 +138,7 @@ class RunDir:
         return self.path / "candidates" / f"s{sample}-r{round_}{suffix}"
 
     def write_candidate(self, sample: int, round_: int, code: str, suffix: str) -> Path:
-        p = self.candidate_path(sample, round_, suffix)
-        p.write_text(code, encoding="utf-8", newline="")
-        return p
+        return self._write(self.candidate_path(sample, round_, suffix).relative_to(self.path), code)
 
     def contract_candidate_path(self, round_: int, suffix: str) -> Path:
         return self.path / "candidates" / f"contract-r{round_}{suffix}"
@@ -140,16 +147,31 @@ class RunDir:
         return self.path / f"contract{suffix}"
 
     def write_artifact(self, candidate: Path, suffix: str) -> Path:
-        p = self.path / f"artifact{suffix}"
-        shutil.copyfile(candidate, p)
-        return p
+        return self._write(f"artifact{suffix}", candidate.read_bytes().decode("utf-8"))
 
     def write_certificate(self, doc: dict) -> Path:
-        p = self.path / "certificate.json"
-        p.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return p
+        return self._write("certificate.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
     def write_report(self, text: str) -> Path:
-        p = self.path / "report.md"
-        p.write_text(text, encoding="utf-8")
-        return p
+        return self._write("report.md", text)
+
+    def write_text(self, rel: str | Path, text: str) -> Path:
+        """Write a file of the run (e.g. a contract) whole or not at all."""
+        return self._write(rel, text)
+
+    def _write(self, rel: str | Path, text: str) -> Path:
+        """Write `text` to `rel` in the run folder atomically (a temporary file, then a rename): a reader never sees
+        half a file, and a full disk leaves the previous version in place."""
+        target = self.path / rel
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            os.replace(tmp, target)
+        except OSError as e:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise storage_error("the run record", target, e) from None
+        return target

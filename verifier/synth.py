@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from backends.base import Backend, Capability, CheckRequest, PendingCheck
 from verifier import __version__
 from verifier.errors import BadInput
-from verifier.extract import ExtractionError, extract_code
+from verifier.extract import Extracted, ExtractionError, extract_code
 from verifier.models import FileResult, Verdict
 from verifier.prompting import ChatMessage, ContractRetry, GenerateContext, PromptRenderer, RepairContext
 from verifier.providers import Completion, CompletionRequest, Provider
@@ -66,6 +66,21 @@ class SynthConfig(BaseModel):
         None, description="warm: repair rounds are checked by a warm verifier session first (the verdict still "
                           "comes from the batch command); cli: the batch command only; default: warm where the "
                           "backend has sessions")
+    max_candidate_chars: int | None = Field(
+        None, ge=1, description="largest program an answer may hold; larger ones are refused before any verifier "
+                                "runs (default: `candidate_limit` of what the task gives)")
+
+
+#: Candidate size bounds: a generous multiple of what the task gives, within a floor and a ceiling.
+CANDIDATE_FACTOR = 20
+CANDIDATE_FLOOR = 64_000
+CANDIDATE_CEILING = 256_000
+
+
+def candidate_limit(given_chars: int) -> int:
+    """The default size limit of a candidate, in characters, for a task whose contract or program (or, from a
+    description, the description) has `given_chars`: 20 times that, at least 64,000, at most 256,000."""
+    return min(CANDIDATE_CEILING, max(CANDIDATE_FLOOR, CANDIDATE_FACTOR * given_chars))
 
 
 class Attempt(BaseModel):
@@ -203,6 +218,8 @@ class _Session:
                            fix="drop --session warm (or pass --session cli)")
         self.session_mode: Literal["warm", "cli"] = "warm" if warm else "cli"
         self.pool: SessionPool | None = None
+        given = sum(len(_read_or_empty(p)) for p in (task.spec, task.program) if p is not None)
+        self.candidate_limit = config.max_candidate_chars or candidate_limit(given or len(task.description))
         if warm:
             jobs = min(config.jobs or min(config.samples, 4), config.samples)
             self.pool = SessionPool(backend, min(jobs, backend.config.sessions.pool_size))
@@ -238,6 +255,15 @@ class _Session:
                        completion_tokens=comp.completion_tokens, cached=comp.cached, source=comp.source)
         return _Answer(comp, used)
 
+    def extract(self, text: str) -> Extracted | ExtractionError:
+        """The candidate in a model's answer, or why there is none (including: it is too large to verify)."""
+        got = extract_code(text, self.language)
+        if isinstance(got, ExtractionError) or len(got.code) <= self.candidate_limit:
+            return got
+        return ExtractionError("too_large", f"the program in your answer has {len(got.code):,} characters, over "
+                                            f"this task's limit of {self.candidate_limit:,}: answer with a much "
+                                            f"shorter complete program in one ```{self.language.fence} block")
+
     def record(self, att: Attempt) -> None:
         with self.lock:
             self.attempts.append(att)
@@ -267,15 +293,15 @@ class _Session:
                 return None
             self.rounds_run += 1
             ans = self.ask(self.renderer.write_contract(ctx, retry), sample=0, round_=r, kind="write_contract")
-            got = extract_code(ans.completion.text, self.language)
+            got = self.extract(ans.completion.text)
             if isinstance(got, ExtractionError):
                 self.run.event("extraction", sample=0, round=r, ok=False, kind=got.kind, message=got.message)
                 self.record(Attempt(sample=0, round=r, phase="contract", outcome="extraction_error",
                                     message=got.message, tokens=ans.tokens, cached=ans.completion.cached))
                 retry = ContractRetry(previous=None, problems=[got.message])
                 continue
-            path = self.run.contract_candidate_path(r, self.suffix)
-            path.write_text(got.code, encoding="utf-8", newline="")
+            path = self.run.write_text(self.run.contract_candidate_path(r, self.suffix).relative_to(self.run.path),
+                                       got.code)
             self.run.event("candidate", sample=0, round=r, phase="contract",
                            path=str(path.relative_to(self.run.path)), sha256=sha256_text(got.code))
             problems = self.backend.contract_problems(path, timeout=self.budget.verifier_timeout())
@@ -304,7 +330,7 @@ class _Session:
                 self.run.event("contract_edited", sha256=sha256_text(current))
                 return target, True
             return target, False
-        target.write_text(text, encoding="utf-8", newline="")
+        self.run.write_text(target.relative_to(self.run.path), text)
         return target, False
 
     # -- implement / annotate
@@ -321,6 +347,7 @@ class _Session:
                 self.sample(k, mode, gen, spec, program)
             return
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qed-sample")
+        clean = False
         try:
             futures = [pool.submit(self.sample, k, mode, gen, spec, program) for k in range(n)]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -328,11 +355,13 @@ class _Session:
             if failed is not None:  # stop the others at once, report the first failure
                 self.abort()
                 raise failed.exception()
-        except BaseException:  # Ctrl-C included: kill running verifiers, start nothing new
+            clean = True
+        except BaseException:  # a signal included: kill running verifiers, start nothing new
             self.abort()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # after an error or a signal a worker may be inside a model call: do not wait for it
+            pool.shutdown(wait=clean, cancel_futures=True)
 
     def sample(self, k: int, mode: Mode, gen: GenerateContext, spec: Path | None, program: Path | None) -> None:
         phase = "annotate" if mode == Mode.annotate else "implement"
@@ -355,7 +384,7 @@ class _Session:
                     extraction_error=extraction_error, round=r, language=self.language.name,
                     contract_text=gen.contract_text, program_text=gen.program_text))
             ans = self.ask(messages, sample=k, round_=r, kind="generate" if r == 1 else "repair")
-            got = extract_code(ans.completion.text, self.language)
+            got = self.extract(ans.completion.text)
             if isinstance(got, ExtractionError):
                 self.run.event("extraction", sample=k, round=r, ok=False, kind=got.kind, message=got.message)
                 extraction_error = got.message
@@ -479,6 +508,13 @@ class _Session:
             session=self.session_mode)
 
 
+def _read_or_empty(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _toolchain(backend: Backend, result: FileResult) -> dict | None:
     tc = result.toolchain
     if tc is None:
@@ -579,7 +615,13 @@ def synthesize(task: Task, provider: Provider, *, config: SynthConfig | None = N
         frozen = spec if spec is not None else program
         return _finish(session, task, mode, status, reason, contract, task_file, frozen, edited)
     except BaseException as e:
-        run.event("error", error=type(e).__name__, message=str(e))
+        from verifier.signals import Interrupted
+
+        if isinstance(e, Interrupted):
+            run.event("interrupted", signal=str(e), message="stopped by a signal; `--resume` continues from here")
+            e.resume = f"qed synth --resume {run.path}"
+        else:
+            run.event("error", error=type(e).__name__, message=str(e))
         raise
     finally:
         session.close()

@@ -31,6 +31,7 @@ class VerifierRun(BaseModel):
     status: list[str] = Field(default_factory=list)
     unparsed: list[str] = Field(default_factory=list)
     cached: bool = False
+    killed_for_memory: bool = False  # qed killed it at the memory cap
 
 
 def reclassify(run: VerifierRun) -> VerifierRun:
@@ -57,10 +58,15 @@ def collect(proc: ProcResult, log: Path | None, file: Path, target: Path | None)
     run = VerifierRun(
         command=shown, exit_code=proc.returncode, timed_out=proc.timed_out, duration_s=round(proc.duration_s, 3),
         diagnostics=parsed.diagnostics, members=members, status=parsed.status,
-        unparsed=(parsed.other + proc.stderr.splitlines())[:50],
+        unparsed=(parsed.other + proc.stderr.splitlines())[:50], killed_for_memory=proc.killed_for_memory,
     )
     if target is not None and target != file:  # name the user's file, not the snapshot
         run = VerifierRun.model_validate(relocate(run.model_dump(mode="json"), str(target), str(file)))
+    if run.killed_for_memory:
+        run.crashed = True
+        run.unparsed.insert(0, "qed killed the verifier at its memory cap (Dafny and its solver together; raise it "
+                               "with --memory-mb)")
+        return run
     _check_toolchain(run, proc.stderr)
     run.crashed = not run.timed_out and (
         run.exit_code is None or run.exit_code < 0 or run.exit_code > 5

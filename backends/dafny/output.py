@@ -131,14 +131,17 @@ def parse_json_output(stdout: str) -> ParsedOutput:
             out.other.append(raw)
             continue
         kind, value = obj.get("type"), obj.get("value")
-        if kind == "diagnostic" and isinstance(value, dict):
-            out.diagnostics.append(_diagnostic_from_json(value))
-        elif kind == "status" and isinstance(value, str):
-            out.status.extend(s.strip() for s in value.splitlines() if s.strip())
-        elif "location" in obj and "severity" in obj:  # legacy --json-diagnostics
-            out.diagnostics.append(_diagnostic_from_json(obj))
-        else:
-            out.other.append(value if isinstance(value, str) else raw)
+        try:
+            if kind == "diagnostic" and isinstance(value, dict):
+                out.diagnostics.append(_diagnostic_from_json(value))
+            elif kind == "status" and isinstance(value, str):
+                out.status.extend(s.strip() for s in value.splitlines() if s.strip())
+            elif "location" in obj and "severity" in obj:  # legacy --json-diagnostics
+                out.diagnostics.append(_diagnostic_from_json(obj))
+            else:
+                out.other.append(value if isinstance(value, str) else raw)
+        except (TypeError, ValueError, AttributeError, KeyError):  # well-formed JSON of an unexpected shape
+            out.other.append(raw)
     return out
 
 
@@ -148,7 +151,8 @@ _TEXT_LINE = re.compile(
     r"(?P<sev>Error|Warning|Info|Related location)(?:\s*\((?P<id>[\w.-]+)\))?: (?P<msg>.*)$"
 )
 _SNIPPET = re.compile(r"^\s*(\d+\s*)?\|")
-_SUMMARY = re.compile(r"^Dafny program verifier finished|errors? detected in|^Compilation failed|^\d+ (parse|resolution)")
+_SUMMARY = re.compile(r"^Dafny program verifier (finished|did not attempt)|errors? detected in|^Compilation failed"
+                      r"|^\d+ (parse|resolution)|^Dafny auditor completed")
 
 
 def parse_text_output(stdout: str) -> ParsedOutput:
@@ -231,8 +235,16 @@ def parse_log(path: Path) -> list[MemberOutcome]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
+    entries = data.get("verificationResults") if isinstance(data, dict) else None
+    try:
+        return _merge([e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else [])
+    except (ValueError, TypeError, AttributeError):  # a log cut short or garbled: no member outcomes
+        return []
+
+
+def _merge(entries: list[dict]) -> list[MemberOutcome]:
     merged: dict[str, MemberOutcome] = {}
-    for entry in data.get("verificationResults") or []:
+    for entry in entries:
         name, _task = member_of_log_name(str(entry.get("name", "?")))
         outcome = _OUTCOMES.get(entry.get("outcome"), "error")
         secs = _seconds(entry.get("runTime"))

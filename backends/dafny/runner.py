@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # .NET creates debugger pipes in /tmp for every process and leaves them behind when a run is killed.
 _DOTNET_QUIET = {"DOTNET_EnableDiagnostics": "0", "DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1"}
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
+DEFAULT_MEMORY_MB = 8192  # Dafny and Z3 together; a run above it is killed and reported, never cached
 
 
 def dafny_env() -> dict[str, str]:
@@ -106,9 +107,10 @@ class DafnyRunner:
         return self.begin(file, source, DafnyOptions(), timeout, use_cache, "audit")
 
     def begin(self, file: Path, source: str, options: DafnyOptions, timeout: float, use_cache: bool = True,
-              subcommand: str = "verify") -> "PendingRun":
+              subcommand: str = "verify", memory_mb: int | None = None) -> "PendingRun":
         """Start the verifier now (or find the answer in the cache); collect it with `.result()`.
-        Lets the caller do its own work (the integrity guard) while Dafny runs."""
+        Lets the caller do its own work (the integrity guard) while Dafny runs. `memory_mb` caps the resident
+        memory of Dafny and its solver together (default `DEFAULT_MEMORY_MB`; the run is killed above it)."""
         file = file.resolve()
         key = self.cache_key(file, source, options, subcommand) if self.store is not None and use_cache else None
         if key is not None:
@@ -127,7 +129,8 @@ class DafnyRunner:
         target = snapshot(file, source, Path(tmp.name))
         argv = self.command(target, log, options, subcommand)
         try:
-            running = procs.start(argv, timeout=timeout, cwd=target.parent, env=dafny_env())
+            running = procs.start(argv, timeout=timeout, cwd=target.parent, env=dafny_env(),
+                                  rss_mb=memory_mb or DEFAULT_MEMORY_MB)
         except OSError as e:
             tmp.cleanup()
             raise ToolchainError(f"cannot start Dafny at {self.install.path}: {e.strerror or e}",
@@ -167,7 +170,8 @@ class PendingRun:
             finally:
                 self.tmp.cleanup()
             store = self.runner.store
-            if self.key is not None and store is not None and not run.timed_out and not run.crashed:
+            # only what Dafny said to the end: a run cut short, killed or with no summary line is never cached
+            if self.key is not None and store is not None and not run.timed_out and not run.crashed and run.status:
                 store.put(CACHE_NAMESPACE, self.key,
                           relocate(run.model_dump(mode="json"), str(self.file), MAIN_PLACEHOLDER))
             self.cached = run

@@ -125,7 +125,7 @@ def build_package(request: PythonBuildRequest, *, install: Any,
     written = [f"{pkg}/{r}" for r in package.write_tree(target, files)]
     _smoke_import(out_dir, pkg)
     test_src = proptests.render(plan, api.modules, pkg, ex_rows)
-    (out_dir / test_name).write_text(test_src, encoding="utf-8")
+    package.write_file(out_dir / test_name, test_src)
     spec_sha = _sha(Path(spec)) if spec else None
     text = readme.render(pkg=pkg, artifact_name=artifact.name, artifact_sha=sha,
                          spec_name=Path(spec).name if spec else None, spec_sha=spec_sha, verdict_line=verdict_line,
@@ -133,7 +133,7 @@ def build_package(request: PythonBuildRequest, *, install: Any,
                                                         else None),
                          qed_version=__version__, plan=plan, description=description, certificate=certificate,
                          test_file=test_name)
-    (out_dir / "README.md").write_text(text, encoding="utf-8")
+    package.write_file(out_dir / "README.md", text)
     infos = []
     for w in plan.wrapped:
         m = w.member

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 from backends.dafny.pybuild.wrappers import GEN
-from verifier.errors import BadInput, ToolchainError
+from verifier.errors import BadInput, ToolchainError, storage_error
 
 CONVERT_SOURCE = Path(__file__).with_name("convert.py")
 
@@ -42,23 +43,47 @@ def gen_files(translated: Path, pkg: str) -> dict[str, str]:
 
 
 def prepare_out(out_dir: Path, pkg: str) -> Path:
-    """Make sure DIR/PKG can be (re)written: a previous qed build is replaced, anything else is refused."""
+    """Make sure DIR/PKG can be (re)written: a previous qed build will be replaced, anything else is refused."""
     target = out_dir / pkg
-    if target.exists():
-        if not (target / "_qed.py").exists():
-            raise BadInput(f"{target} exists and was not written by qed build",
-                           fix="choose another --out or --name, or remove it")
-        shutil.rmtree(target)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not (target / "_qed.py").exists():
+        raise BadInput(f"{target} exists and was not written by qed build",
+                       fix="choose another --out or --name, or remove it")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise storage_error("the package folder", out_dir, e) from None
     return target
 
 
 def write_tree(root: Path, files: dict[str, str]) -> list[str]:
-    written = []
-    for rel in sorted(files):
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, "w", encoding="utf-8", newline="\n") as f:
-            f.write(files[rel])
-        written.append(rel)
-    return written
+    """Write the package at `root` whole or not at all: into a staging folder beside it, then swapped in (a
+    previous build stays in place until the new one is complete; a full disk leaves it untouched)."""
+    stage = root.with_name(f".{root.name}.staging-{os.getpid()}")
+    old = root.with_name(f".{root.name}.old-{os.getpid()}")
+    try:
+        for rel in sorted(files):
+            p = stage / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with open(p, "w", encoding="utf-8", newline="\n") as f:
+                f.write(files[rel])
+        if root.exists():
+            os.replace(root, old)
+        os.replace(stage, root)
+    except OSError as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        if old.exists() and not root.exists():
+            os.replace(old, root)
+        raise storage_error("the package", root, e) from None
+    shutil.rmtree(old, ignore_errors=True)
+    return sorted(files)
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write one output file atomically (a temporary file, then a rename)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise storage_error("the package's", path, e) from None
