@@ -172,7 +172,7 @@ def test_first_verified_sample_wins_and_the_others_stop(tmp_path, dafny_backend)
     class SlowForSample0(ScriptedProvider):
         def complete(self, req):
             if req.sample == 0:
-                time.sleep(2.5)
+                time.sleep(6)  # longer than sample 1's session start and both of its checks, even on a busy machine
             return super().complete(req)
 
     provider = SlowForSample0({0: [fenced(WRONG)] * 3, 1: [fenced(CORRECT)]})
