@@ -165,8 +165,9 @@ class CheckRequest:
     frozen) and `program` (annotate mode: the file must be that program plus proof hints) exclude each other.
     `members` limits verification to those members (Capability.member_scope). `timeout` is the wall clock of
     the whole check; `time_limit_s` the solver limit per proof obligation; `resource_limit` a deterministic
-    solver limit. `options`, when given, replaces the backend's configured options for this request and must
-    be of the backend's own options type."""
+    solver limit; `memory_mb` caps the resident memory of the verifier and everything it starts (None: the
+    backend's default; a run above it is killed and reported as an error). `options`, when given, replaces the
+    backend's configured options for this request and must be of the backend's own options type."""
 
     file: Path
     contract: Path | None = None
@@ -175,6 +176,7 @@ class CheckRequest:
     timeout: float = 600.0
     time_limit_s: int | None = None
     resource_limit: int | None = None
+    memory_mb: int | None = None
     display_name: str | None = None
     options: BackendOptions | None = None
 

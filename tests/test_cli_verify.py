@@ -215,3 +215,28 @@ def test_member_option_scopes_the_verdict(dafny_install, cache_dir, write):
     code, out, _ = qed("verify", "--json", "--member", "SumTo", str(f))
     [r] = json.loads(out)["results"]
     assert code == 1 and r["scope"] == ["SumTo"] and r["verdict"] == "failed"
+
+
+HONEST_PAIRS = Path(__file__).resolve().parent / "fixtures" / "dafny" / "honest"
+
+
+@pytest.mark.dafny
+def test_contract_trait_with_implementing_class_exits_0(dafny_install, cache_dir):
+    """A class implementing the spec's trait: no name reuse is blamed (E010), nor the trait's own audit
+    findings (A001)."""
+    code, out, _ = qed("verify", "--json", "--spec", str(HONEST_PAIRS / "trait_class.spec.dfy"),
+                       str(HONEST_PAIRS / "trait_class.dfy"))
+    [r] = json.loads(out)["results"]
+    assert code == 0 and r["verdict"] == "verified" and r["integrity"] == []
+
+
+@pytest.mark.dafny
+def test_incomplete_contract_is_bad_input_naming_the_names(dafny_install, cache_dir, tmp_path):
+    spec = tmp_path / "task.spec.dfy"
+    spec.write_text("method Solve(s: seq<int>) returns (r: int)\n  ensures r == Helper(s)\n")
+    cand = tmp_path / "solution.dfy"
+    cand.write_text("function Helper(s: seq<int>): int { 0 }\nmethod Solve(s: seq<int>) returns (r: int)\n"
+                    "  ensures r == Helper(s)\n{ r := 0; }\n")
+    code, _, err = qed("verify", "--spec", str(spec), str(cand))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "does not stand alone" in err and "`Helper` (line 2)" in err and "incomplete" in err and "fix:" in err

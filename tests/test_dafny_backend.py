@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +221,94 @@ def test_cached_outcomes_are_judged_by_the_current_classifier(dafny_backend, wri
     monkeypatch.setattr(cache, "code_fingerprint", lambda *roots: "another version of qed")
     again = check(dafny_backend, f)
     assert again.cached and again.diagnostics[0].warning_class == "other"
+
+
+# ----------------------------------------------------------- what the contract itself causes is not blamed
+
+HONEST_PAIRS = Path(__file__).parent / "fixtures" / "dafny" / "honest"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.name.removesuffix(".spec.dfy") for p in HONEST_PAIRS.glob("*.spec.dfy")))
+def test_honest_idioms_are_verified(dafny_backend, name):
+    """Each honest pair of the fixtures verifies against its contract, `dafny audit` included."""
+    r = check(dafny_backend, HONEST_PAIRS / f"{name}.dfy", HONEST_PAIRS / f"{name}.spec.dfy")
+    assert r.verdict == "verified", [(v.rule, v.message) for v in r.integrity] + [
+        d.message for d in r.diagnostics if d.severity == "error"]
+
+
+@pytest.mark.parametrize("name", ["trait_spec_class", "iterator"])
+def test_audit_findings_of_the_contract_are_not_the_candidates(dafny_backend, name):
+    """A spec trait's abstract members and a spec iterator's generated members are `dafny audit` findings of
+    the contract itself; the candidate that implements it is not blamed for them."""
+    r = check(dafny_backend, HONEST_PAIRS / f"{name}.dfy", HONEST_PAIRS / f"{name}.spec.dfy")
+    assert r.verdict == "verified" and r.integrity == [], [v.message for v in r.integrity]
+
+
+def test_audit_findings_the_candidate_adds_still_count(dafny_backend, write):
+    """A finding the contract does not have is the candidate's: here a trait of its own whose bodiless lemma
+    ensures `false` (the guard lets non-static trait members be bodiless; the second opinion does not)."""
+    spec = HONEST_PAIRS / "trait_spec_class.spec.dfy"
+    cand = (HONEST_PAIRS / "trait_spec_class.dfy").read_text() + "\ntrait Sneaky {\n  lemma Cheat()\n" \
+                                                                 "    ensures false\n}\n"
+    r = check(dafny_backend, write("sneaky.dfy", cand), spec)
+    assert r.verdict == "rejected"
+    assert [(v.rule, v.member) for v in r.integrity] == [("QED-A001", "Sneaky.Cheat")]
+
+
+def test_the_contracts_audit_is_cached(dafny_backend):
+    spec = HONEST_PAIRS / "trait_spec_class.spec.dfy"
+    check(dafny_backend, HONEST_PAIRS / "trait_spec_class.dfy", spec)
+    again = dafny_backend.runner.audit(spec, spec.read_text(encoding="utf-8"), 60).result()
+    assert again.cached and any("Legs:" in d.message for d in again.diagnostics)
+
+
+ANNOTATE_PROGRAM = """trait Shape {
+  function Area(): nat
+    ensures Area() >= 0
+}
+
+method Sum(n: nat) returns (s: nat)
+  ensures s == n * (n + 1) / 2
+{
+  s := 0;
+  var i := 0;
+  while i < n
+  {
+    i := i + 1;
+    s := s + i;
+  }
+}
+"""
+
+
+def test_audit_findings_of_the_program_to_annotate_are_not_the_candidates(dafny_backend, write):
+    program = write("program.dfy", ANNOTATE_PROGRAM)
+    cand = write("annotated.dfy", ANNOTATE_PROGRAM.replace(
+        "  while i < n\n", "  while i < n\n    invariant i <= n && s == i * (i + 1) / 2\n"))
+    r = check(dafny_backend, cand, program=program)
+    assert r.verdict == "verified", [(v.rule, v.message) for v in r.integrity]
+
+
+# --------------------------------------------------------------------------- contracts that do not stand alone
+
+INCOMPLETE_SPEC = """predicate ValidInput(s: seq<int>)
+{
+  |s| > 0 && IsGood(s[0])
+}
+
+method Solve(s: seq<int>) returns (r: int)
+  requires ValidInput(s)
+  ensures r == CountGood(s)
+"""
+
+
+def test_a_contract_that_uses_undefined_functions_is_named_incomplete(dafny_backend, write):
+    spec = write("task.spec.dfy", INCOMPLETE_SPEC)
+    cand = write("solution.dfy", "predicate IsGood(x: int) { true }\nfunction CountGood(s: seq<int>): int { 0 }\n"
+                 + INCOMPLETE_SPEC + "{\n  r := CountGood(s);\n}\n")
+    with pytest.raises(BadInput) as e:
+        check(dafny_backend, cand, spec)
+    msg = str(e.value)
+    assert e.value.exit_code == 2 and "does not stand alone" in msg and "contract is incomplete" in msg
+    assert "`IsGood` (line 3)" in msg and "`CountGood` (line 8)" in msg and "type-check" not in msg

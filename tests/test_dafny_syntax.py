@@ -149,14 +149,29 @@ def test_misplaced_directive_drops_the_rest_of_the_file() -> None:
     assert lx.directives[0].text == "#else"
 
 
-def test_every_line_starting_with_hash_is_reported() -> None:
+def test_every_line_that_may_be_a_directive_is_reported() -> None:
     # .NET trims fewer characters than Python, and culture-sensitive StartsWith may skip zero-width ones:
-    # whatever Dafny decides, any line whose first visible character is `#` is reported
+    # whatever Dafny decides, a line that is a directive once invisible characters are dropped is reported
     lx = lex("/*\n\x1c#if X\n*/\nassume false;\n/*\n#endif\n*/\n")
     assert texts(lx.tokens) == ("assume", "false", ";")  # as Dafny: `\x1c#if` is no directive, `#endif` stops
     assert [d.line for d in lx.directives] == [2, 6]
     assert [d.line for d in lex("a\n\u200b#if X\nb\n#endif\n").directives] == [2, 4]
-    assert [d.line for d in lex("ensures a ==\n  #[k] b").directives] == [2]
+    assert [d.line for d in lex("a\n#\u00adif X\n\uff03endif\n").directives] == [2, 3]
+
+
+def test_other_lines_starting_with_hash_are_ordinary_text() -> None:
+    # Dafny's preprocessor acts only on #if/#elsif/#else/#endif; `#[k]` (prefix equality), `# Title` or
+    # `#include` in a string are what they look like
+    assert lex("ensures a ==\n  #[k] b").directives == []
+    src = 'const S := @"\n# Title\n#include <x>\n#!/bin/sh\n#else if\n#endif x\n"\n'
+    lx = lex(src)
+    assert lx.directives == [] and [t.kind for t in lx.tokens][-1] == "string"
+
+
+def test_directives_say_whether_they_sit_in_a_string_or_comment() -> None:
+    lx = lex('const S := @"a\n#if X\nb\n#endif\n"\n/*\n#if Y\n#endif\n*/\n#if Z\n#endif\n')
+    assert [(d.line, d.inside) for d in lx.directives] == [
+        (2, "string"), (4, "string"), (7, "comment"), (8, "comment"), (10, None), (11, None)]
 
 
 def test_hash_outside_directives_is_an_operator() -> None:
@@ -455,3 +470,51 @@ def test_changed_members_names_new_and_changed_callables_only() -> None:
     assert changed_members(a, a + "method C() { }\n") == ["C"]
     assert changed_members(a, a.replace("{ x }", "{ x + 1 }")) == ["F"]
     assert changed_members(a, "datatype D = D\n" + a) is None  # a non-callable change may affect every member
+
+
+# ------------------------------------------------------------------------------------- braceless `match`
+
+@pytest.mark.parametrize("src", [
+    "method M(o: Opt) returns (r: int)\n  ensures match o case None => r == 0 case Some(v) => r == v\n{ r := 0; }",
+    ("method M(o: Opt) returns (r: int)\n  ensures match o\n    case None => r == 0\n    case Some(v) => r in {v}\n"
+     "{ r := 0; }"),
+    ("function F(o: Opt): int\n  ensures match o case None => F(o) == 0 case Some(v) => F(o) == v\n  decreases o\n"
+     "{ 0 }"),
+    # a braced match inside a braceless case, and a braceless one inside that
+    ("method M(o: Opt, p: Opt) returns (r: int)\n  ensures match o case None => match p { case None => true "
+     "case Some(w) => r == w } case Some(v) => match p case None => r == v case Some(w) => r == v + w\n"
+     "{ r := 0; }"),
+])
+def test_braceless_match_in_a_clause_ends_where_dafny_ends_it(src: str) -> None:
+    """Dafny's `MatchExpression` takes `{` as its cases only right after the selector: after a braceless
+    match's last case, `{` is the body."""
+    o = outline(src)
+    assert o.problems == []
+    d = o.decls[0]
+    assert d.has_body and o.tokens[d.body[0]].text == "{"
+    assert o.tokens[d.clauses[0].end - 1].offset < o.tokens[d.body[0]].offset
+
+
+def test_braced_match_right_after_the_selector_takes_the_block() -> None:
+    # as in Dafny: `ensures match o` then `{ case ... }` is a braced match, and the method has no body
+    o = outline("method M(o: Opt) returns (r: int)\n  ensures match o\n{\n  case None => r == 0\n"
+                "  case Some(v) => r == v\n}\n")
+    assert o.problems == [] and not o.decls[0].has_body
+
+
+def test_braceless_match_in_a_loop_invariant_keeps_the_loop_body() -> None:
+    src = ("method M(m: Mode, n: nat) {\n  var i := 0;\n  while i < n\n    invariant match m case Up => i >= 0 "
+           "case Down => i <= n\n  {\n    i := i + 1;\n  }\n}\n")
+    o = outline(src)
+    assert [o.loop_has_body(i) for i, t in enumerate(o.tokens) if t.text == "while"] == [True]
+
+
+def test_case_without_a_match_ends_the_expression() -> None:
+    # as in Dafny: a loop's braceless alternatives after its invariant
+    src = "method M(n: nat) {\n  var i := 0;\n  while\n    invariant 0 <= i <= n\n    decreases n - i\n" \
+          "    case i < n => i := i + 1;\n}\n"
+    o = outline(src)
+    assert o.problems == [] and [o.loop_has_body(i) for i, t in enumerate(o.tokens) if t.text == "while"] == [True]
+    # after a clause, where nothing but a body or a declaration may come, it is a problem, never a guess
+    o = outline("method M(x: int) returns (y: int)\n  ensures y == 0 case A => true\n{ y := 0; }\n")
+    assert o.problems and "'case'" in o.problems[0]

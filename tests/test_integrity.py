@@ -703,3 +703,276 @@ def test_autocontracts_is_fine_without_a_spec_but_not_added_to_one():
     spec = "class C { var x: int predicate Valid() { x >= 0 } constructor() { x := 0; } }\n"
     rules = [v.rule for v in check_integrity(src, "c.dfy", spec, "s.dfy").violations]
     assert "QED-E112" in rules or "QED-E009" in rules
+
+
+# ------------------------------------------------------------------ honest idioms the guard must not refuse
+
+HONEST_PAIRS = Path(__file__).parent / "fixtures" / "dafny" / "honest"
+
+
+def honest_pairs() -> list[str]:
+    return sorted(p.name.removesuffix(".spec.dfy") for p in HONEST_PAIRS.glob("*.spec.dfy"))
+
+
+@pytest.mark.parametrize("name", honest_pairs())
+def test_honest_idioms_pass_the_guard(name: str) -> None:
+    """Traits with implementing classes, helper classes with their own `Valid()`, iterators, braceless `match`
+    in clauses, verbatim strings with `#` lines, helper modules (each pair verifies with Dafny: see
+    test_dafny_backend)."""
+    spec = (HONEST_PAIRS / f"{name}.spec.dfy").read_text(encoding="utf-8")
+    cand = (HONEST_PAIRS / f"{name}.dfy").read_text(encoding="utf-8")
+    r = check_integrity(cand, f"{name}.dfy", spec, f"{name}.spec.dfy")
+    assert r.ok, [f"{v.rule} line {v.line}: {v.message}" for v in r.violations]
+
+
+def test_a_module_level_name_spelled_like_a_parameter_is_fine() -> None:
+    # a parameter shadows every name in an expression: `a` in the clause keeps meaning the parameter
+    spec = "method Max(a: int, b: int) returns (m: int)\n  ensures m >= a && m >= b\n"
+    cand = "const a := 0\nmethod Max(a: int, b: int) returns (m: int)\n  ensures m >= a && m >= b\n" \
+           "{ m := if a > b then a else b; }\n"
+    assert check(cand, spec).ok
+
+
+# ------------------------------------------------------------------------ E010: what a contract name means
+
+_B = "module B {\n  predicate P(x: int) { x > 0 }\n}\n"
+_OPENED_SPEC = _B + "module A {\n  import opened B\n  method M(x: int) returns (y: int)\n    ensures P(y)\n}\n"
+_OPENED = _B + "module A {\n  import opened B\n  method M(x: int) returns (y: int)\n    ensures P(y)\n  { y := 0; }\n}\n"
+_ALIAS_SPEC = _OPENED_SPEC.replace("import opened B", "import X = B").replace("ensures P(y)", "ensures X.P(y)")
+_ALIAS = _OPENED.replace("import opened B", "import X = B").replace("ensures P(y)", "ensures X.P(y)")
+_NESTED_SPEC = _B + ("module A {\n  module C {\n    import B\n    method M(x: int) returns (y: int)\n"
+                     "      ensures B.P(y)\n  }\n}\n")
+_NESTED = _NESTED_SPEC.replace("      ensures B.P(y)\n", "      ensures B.P(y)\n    { y := 0; }\n")
+_WEAK_B = "module A.B {\n  predicate P(x: int) { true }\n}\n"
+_POS_SPEC = ("module Lib {\n  type Pos = x: int | x > 0 witness 1\n}\nmodule A {\n  import opened Lib\n"
+             "  method Make() returns (p: Pos)\n}\n")
+_POS = _POS_SPEC.replace("  method Make() returns (p: Pos)\n",
+                         "  type Pos = int\n  method Make() returns (p: Pos)\n  { p := 0; }\n")
+_REFINES_SPEC = ("abstract module AM {\n  predicate P(x: int) { x > 0 }\n  method M(x: int) returns (y: int)\n"
+                 "    ensures P(y)\n}\nmodule Impl refines AM {\n  method M(x: int) returns (y: int)\n"
+                 "    ensures P(y)\n}\n")
+_TRAIT_SPEC = ("predicate Pos(x: int) { x > 0 }\ntrait T {\n  function Get(): int\n}\nclass C extends T {\n"
+               "  constructor ()\n  function Get(): int\n  method M() returns (y: int)\n    ensures Pos(y)\n}\n")
+_TRAIT = ("predicate Pos(x: int) { x > 0 }\ntrait T {\n  function Get(): int\n  predicate Pos(x: int) { true }\n}\n"
+          "class C extends T {\n  constructor () { }\n  function Get(): int { 1 }\n  method M() returns (y: int)\n"
+          "    ensures Pos(y)\n  { y := 0; }\n}\n")
+_LIB_SPEC = ("module Lib {\n  function F(): int { 1 }\n}\nmodule A {\n  import Lib\n  method M() returns (y: int)\n"
+             "    ensures y == Lib.F()\n}\n")
+_LIB = _LIB_SPEC.replace("    ensures y == Lib.F()\n", "    ensures y == Lib.F()\n  { y := Lib.F(); }\n")
+
+#: Each cheat verifies with Dafny 4.11 where marked (see the test below); each changes what a contract name means.
+SCOPE_ATTACKS = {
+    # `module A.B` is a child of A: `import opened B` inside A now finds it before the top-level B
+    "dotted module redirects an opened import": (_OPENED_SPEC, _OPENED + _WEAK_B, True),
+    "dotted module redirects an aliased import": (_ALIAS_SPEC, _ALIAS + _WEAK_B, True),
+    "dotted module redirects an import in a nested module": (_NESTED_SPEC, _NESTED + _WEAK_B, True),
+    "dotted module declares the parent of another": (_NESTED_SPEC, _NESTED + "module A.B.Z {\n}\n", False),
+    "nested module under the imported name": (
+        _OPENED_SPEC, _OPENED.replace("  import opened B\n", "  import opened B\n  module B { predicate P(x: int) "
+                                      "{ true } }\n"), False),
+    "local declaration shadows an opened import": (
+        _OPENED_SPEC, _OPENED.replace("  import opened B\n", "  import opened B\n  predicate P(x: int) { true }\n"),
+        True),
+    "type synonym shadows an opened type": (_POS_SPEC, _POS, True),
+    "second opened import brings the same name": (
+        _OPENED_SPEC, _OPENED.replace("  import opened B\n", "  import opened B\n  import opened Evil\n")
+        + "module Evil {\n  predicate P(x: int) { true }\n}\n", False),
+    "refining module declares a name the refined contract uses": (
+        _REFINES_SPEC, _REFINES_SPEC.replace("module Impl refines AM {\n", "module Impl refines AM {\n  predicate "
+                                             "P(x: int) { true }\n"), False),
+    "constructor named like a contract function": (
+        "predicate Foo(x: int) { x > 0 }\nmethod M(x: int) returns (y: int)\n  ensures Foo(y)\n",
+        ("predicate Foo(x: int) { x > 0 }\ndatatype D = Foo(int) | Bar\nmethod M(x: int) returns (y: int)\n"
+         "  ensures Foo(y)\n{ y := 1; }\n"), False),
+    "trait member seen from an extending class": (_TRAIT_SPEC, _TRAIT, True),
+    "export set added to a spec module": (
+        _LIB_SPEC, _LIB.replace("  function F(): int { 1 }\n", "  export provides F\n  function F(): int { 1 }\n"),
+        False),
+    "import alias redirects a module name": (
+        _LIB_SPEC, _LIB.replace("  import Lib\n", "  import Lib\n  import Lib = Evil\n")
+        + "module Evil {\n  function F(): int { 2 }\n}\n", False),
+    "second module of the same name": (_LIB_SPEC, _LIB + "module Lib {\n  function F(): int { 2 }\n}\n", False),
+    "type named like a parameter still captures a type use": (
+        "type T2 = int\nmethod M(T: int, x: T2) returns (y: int)\n  ensures y == T\n",
+        "type T2 = int\nmethod M(T: int, x: T2) returns (y: int)\n  ensures y == T\n{ y := T; }\ntype T = bool\n",
+        False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPE_ATTACKS))
+def test_scope_attacks_are_rejected(name: str) -> None:
+    spec, cand, _ = SCOPE_ATTACKS[name]
+    r = check(cand, spec)
+    assert "QED-E010" in rules(r), [v.message for v in r.violations]
+    v = next(v for v in r.violations if v.rule == "QED-E010")
+    assert "contract" in v.message and ("Rename" in v.message or "Remove" in v.message or "import" in v.message)
+
+
+def test_the_dotted_redirect_names_the_module_and_the_use() -> None:
+    r = check(_OPENED + _WEAK_B, _OPENED_SPEC)
+    assert_only(r, "QED-E010")
+    assert any("module `A.B`" in v.message and "`B` (line 5)" in v.message for v in r.violations)
+
+
+def test_a_new_member_in_a_spec_class_is_judged_by_the_class_scope() -> None:
+    # the spec's clauses inside `C` say `Pos`: a member `Pos` of C would capture them; one of another class not
+    spec = "predicate Pos(x: int) { x > 0 }\nclass C {\n  method M() returns (y: int)\n    ensures Pos(y)\n}\n"
+    inside = "predicate Pos(x: int) { x > 0 }\nclass C {\n  predicate Pos(x: int) { true }\n" \
+             "  method M() returns (y: int)\n    ensures Pos(y)\n  { y := 0; }\n}\n"
+    other = "predicate Pos(x: int) { x > 0 }\nclass C {\n  method M() returns (y: int)\n    ensures Pos(y)\n" \
+            "  { y := 1; }\n}\nclass D {\n  predicate Pos(x: int) { true }\n}\n"
+    assert_only(check(inside, spec), "QED-E010")
+    assert check(other, spec).ok
+
+
+@needs_dafny
+@pytest.mark.dafny
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(n for n, (_, _, real) in SCOPE_ATTACKS.items() if real))
+def test_dafny_accepts_the_scope_attack_but_the_guard_does_not(tmp_path: Path, name: str) -> None:
+    spec, cand, _ = SCOPE_ATTACKS[name]
+    assert "QED-E010" in rules(check(cand, spec))
+    code, out = dafny_verify(tmp_path, cand)
+    assert code == 0 and "0 errors" in out, f"Dafny rejected {name!r}, so it proves nothing:\n{out}"
+
+
+# ----------------------------------------------------------------------------- braceless `match` in clauses
+
+_GET_SPEC = "datatype Opt = None | Some(v: int)\nmethod Get(o: Opt, d: int) returns (r: int)\n" \
+            "  ensures match o case None => r == d case Some(v) => r == v\n"
+
+
+def test_braceless_match_clause_keeps_its_body() -> None:
+    cand = _GET_SPEC + "{\n  match o\n  case None => r := d;\n  case Some(v) => r := v;\n}\n"
+    assert check(cand, _GET_SPEC).ok
+
+
+def test_braceless_match_body_is_still_scanned() -> None:
+    cand = _GET_SPEC + "{\n  r := 0;\n  assume false;\n}\n"
+    r = check(cand, _GET_SPEC)
+    assert_only(r, "QED-E101")
+    assert r.violations[0].member == "Get"
+
+
+def test_braceless_match_case_changed_is_caught() -> None:
+    cand = _GET_SPEC.replace("Some(v) => r == v", "Some(v) => true") + "{\n  r := d;\n}\n"
+    assert_only(check(cand, _GET_SPEC), "QED-E005")
+
+
+def test_stray_case_is_refused_not_guessed() -> None:
+    cand = _GET_SPEC.replace("ensures match o case None => r == d", "ensures r == d") + "{\n  r := d;\n}\n"
+    assert "QED-E000" in rules(check(cand, _GET_SPEC))
+
+
+# ------------------------------------------------------------------------------------- `#` lines (E114)
+
+def test_hash_lines_that_are_no_directive_are_fine() -> None:
+    spec = "method Banner() returns (s: string)\n  ensures |s| > 0\n"
+    cand = spec + '{\n  s := @"\n# Title\n#include <notes>\n#!/bin/sh\n";\n}\n'
+    assert check(cand, spec).ok
+
+
+def test_directive_inside_a_verbatim_string_is_still_caught() -> None:
+    # Dafny's preprocessor acts on it there too: the string Dafny checks lacks these lines (see the Dafny test)
+    spec = "method Banner() returns (s: string)\n  ensures |s| > 0\n"
+    cand = spec + '{\n  s := @"\n#if DEBUG\nverbose\n#endif\nend";\n}\n'
+    r = check(cand, spec)
+    assert_only(r, "QED-E114")
+    assert "inside a string" in r.violations[0].message and "\\n" in r.violations[0].message
+
+
+def test_directive_hidden_by_an_invisible_character_is_caught() -> None:
+    cand = variant(SORTPAIR_BODY, "  r := [x, y];\n\u00ad#if X\n  assume {:axiom} Sorted(r);\n#endif")
+    assert "QED-E114" in rules(check(cand))
+
+
+@needs_dafny
+@pytest.mark.dafny
+def test_dafny_preprocesses_directives_inside_verbatim_strings(tmp_path: Path) -> None:
+    """Why E114 still counts in strings: Dafny 4.11 drops the `#if`..`#endif` lines from the string itself."""
+    src = 'method M() {\n  var s := @"a\n#if X\nb\n#endif\nc";\n  assert |s| == 6;\n}\n'
+    code, out = dafny_verify(tmp_path, src)
+    assert code == 0 and "1 verified, 0 errors" in out, out
+
+
+# ------------------------------------------------ the second opinion (QED-A001) and incomplete contracts
+
+def _run(*diags: tuple[str, int, str], file: str = "/w/spec.dfy", severity: str = "warning"):
+    from backends.dafny.outcome import VerifierRun
+    from verifier.models import Diagnostic
+
+    return VerifierRun(command=["dafny"], exit_code=0, duration_s=0.1, diagnostics=[
+        Diagnostic(severity=severity, kind="warning" if severity == "warning" else "resolution", message=m,
+                   file=f, line=line) for f, line, m in diags])
+
+
+_TRAIT_AUDIT = "Area: Compiled declaration has no body and has an ensures clause. Possible mitigation: " \
+               "Provide a body or add `{:axiom}`."
+_SPEC_FOR_AUDIT = "trait Shape {\n  function Area(): nat\n    ensures Area() >= 0\n}\n" \
+                  "method M(x: int) returns (y: int)\n  ensures y > x\n"
+
+
+def _texts(cand: str):
+    from backends.dafny.texts import Texts
+
+    return Texts(file=Path("/w/cand.dfy"), shown="cand.dfy", source=cand, spec=Path("/w/spec.dfy"),
+                 spec_source=_SPEC_FOR_AUDIT)
+
+
+def test_a_finding_of_the_contract_is_matched_by_member_and_message_not_line() -> None:
+    from backends.dafny.verdict import _attach, _audit_findings, given_findings
+
+    cand = "// moved down\n\n" + _SPEC_FOR_AUDIT.replace("  ensures y > x\n", "  ensures y > x\n{ y := x + 1; }\n")
+    given = given_findings(_texts(cand), _run(("/w/spec.dfy", 2, _TRAIT_AUDIT)))
+    assert given == {("Shape.Area", _TRAIT_AUDIT): 1}
+    found = _attach(_run(("/w/cand.dfy", 4, _TRAIT_AUDIT)).diagnostics, Path("/w/cand.dfy"), "cand.dfy", cand)
+    assert _audit_findings(found, [], [], given) == []
+    # the same finding twice in the candidate: one is the contract's, the other the candidate's
+    twice = found + [found[0].model_copy(update={"line": 9})]
+    assert [v.rule for v in _audit_findings(twice, [], [], given)] == ["QED-A001"]
+
+
+def test_a_finding_about_an_obligation_is_never_excused() -> None:
+    """The spec's bodiless `M` has its own audit finding; the candidate's (M left unimplemented) still counts."""
+    from backends.dafny.verdict import given_findings
+
+    own = "M: Compiled declaration has no body and has an ensures clause. Possible mitigation: Provide a body " \
+          "or add `{:axiom}`."
+    assert given_findings(_texts(_SPEC_FOR_AUDIT), _run(("/w/spec.dfy", 5, own))) == {}
+
+
+def test_an_unfinished_audit_of_the_contract_excuses_nothing() -> None:
+    from backends.dafny.verdict import given_findings
+
+    run = _run(("/w/spec.dfy", 2, _TRAIT_AUDIT))
+    run.timed_out = True
+    assert given_findings(_texts(_SPEC_FOR_AUDIT), run) == {}
+    assert given_findings(_texts(_SPEC_FOR_AUDIT), None) == {}
+
+
+@pytest.mark.parametrize("message,name", [
+    ("unresolved identifier: Helper", "Helper"),
+    (("Type or type parameter is not declared in this scope: MyType (did you forget to qualify a name or declare "
+      "a module import 'opened'?) (note that names in outer modules are not visible in contained modules)"),
+     "MyType"),
+    ("module NoSuch does not exist", "NoSuch"),
+    ("member 'g' does not exist in class 'C'", "C.g"),
+    ("constructor Zed does not exist in datatype D", "D.Zed"),
+])
+def test_incomplete_contract_names_what_it_never_defines(message: str, name: str) -> None:
+    from backends.dafny.verdict import check_spec
+
+    run = _run(("/w/spec.dfy", 3, message), severity="error")
+    run.exit_code = 2
+    with pytest.raises(BadInput) as e:
+        check_spec(run, Path("/w/spec.dfy"))
+    assert f"`{name}` (line 3)" in str(e.value) and "does not stand alone" in str(e.value)
+
+
+def test_other_resolution_errors_keep_the_type_check_message() -> None:
+    from backends.dafny.verdict import check_spec
+
+    run = _run(("/w/spec.dfy", 1, "type int does not have a member y"), severity="error")
+    run.exit_code = 2
+    with pytest.raises(BadInput, match="spec does not type-check"):
+        check_spec(run, Path("/w/spec.dfy"))

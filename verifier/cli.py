@@ -47,13 +47,17 @@ def main() -> None:
               help="Wall-clock limit in seconds for each file's verifier run.")
 @click.option("--time-limit", type=click.IntRange(min=0), default=None,
               help="Solver time limit per proof obligation in seconds (default: the verifier's own, e.g. 30).")
+@click.option("--memory-mb", type=click.IntRange(min=64), default=None,
+              help="Memory cap in MB of each verifier run, the verifier and its solver together (default 8192); a "
+                   "run above it is killed and reported as an error.")
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
 @click.option("--member", "members", multiple=True, metavar="NAME",
               help="Verify only members whose qualified name contains NAME (repeatable; for backends with member "
                    "scope). The verdict then speaks for those members only, and says so.")
 @backend_options("verify")
 def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_json: bool, timeout: float,
-           time_limit: int | None, no_cache: bool, members: tuple[str, ...], **backend_kwargs) -> None:
+           time_limit: int | None, memory_mb: int | None, no_cache: bool, members: tuple[str, ...],
+           **backend_kwargs) -> None:
     """Verify FILES (a folder stands for every file below it in a language qed has a backend for),
     optionally against the contract in SPEC, and report an honest verdict per file.
 
@@ -68,7 +72,8 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
     configs = {name: plugin.config(values.get(name), use_cache=not no_cache)
                for name, plugin in registry.plugins().items() if plugin.available}
     report = run_verify(VerifyRequest(files=files, spec=spec, program=program, timeout=timeout,
-                                      time_limit_s=time_limit, members=members, use_cache=not no_cache,
+                                      time_limit_s=time_limit, memory_mb=memory_mb, members=members,
+                                      use_cache=not no_cache,
                                       configs=configs))
     from verifier.render import exit_code_of, render_json, render_report
 

@@ -53,6 +53,8 @@ SCRIPTED_NOTE = ("note: {n} answer(s) in this run came from a scripted session (
               help="warm: check repair rounds with a warm verifier session first (e.g. `dafny server`); the verdict "
                    "still comes from the batch command. cli: the batch command only. Default: warm where the "
                    "backend has sessions.")
+@click.option("--memory-mb", type=click.IntRange(min=64), default=None,
+              help="Memory cap in MB of each verifier run, the verifier and its solver together (default 8192).")
 @click.option("--max-candidate-chars", type=click.IntRange(min=1), default=None,
               help="Largest program an answer may hold; larger ones are refused before any verifier runs and the "
                    "model is told (default: 20 times the task's contract or program, at least 64,000, at most "
@@ -62,7 +64,8 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
           max_tokens: int | None, wall_time: float | None, jobs: int | None, out: Path, as_json: bool,
           offline: bool, cassette: Path | None, prompts_dir: Path | None, accept_spec: bool,
           resume_dir: Path | None, base_url: str | None, api_key: str | None, timeout: float | None,
-          no_build: bool, session: str | None, max_candidate_chars: int | None, **backend_kwargs) -> None:
+          no_build: bool, session: str | None, memory_mb: int | None, max_candidate_chars: int | None,
+          **backend_kwargs) -> None:
     """Synthesize a verified program for TASK.yaml: generate, verify, repair until verified or out of budget.
 
     The mode follows from the task: `spec:` (implement the contract), `program:` (annotate it with proof
@@ -120,7 +123,8 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         wall_time_s=pick(wall_time, "wall_time_s", budget.wall_time_s, None),
         timeout=pick(timeout, "timeout", None, 600.0), jobs=pick(jobs, "jobs", None, None),
         session=pick(session, "session", None, None),
-        max_candidate_chars=pick(max_candidate_chars, "max_candidate_chars", None, None))
+        max_candidate_chars=pick(max_candidate_chars, "max_candidate_chars", None, None),
+        memory_mb=pick(memory_mb, "memory_mb", None, None))
     plugin = registry.plugin_for_language(task.language)
     backend = registry.create_backend(plugin, plugin.config(backend_values(backend_kwargs).get(plugin.language.name)))
     renderer = PromptRenderer(prompts_dir=prompts_dir, language=task.language)
@@ -178,8 +182,9 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
 
 
 def _build(backend, task, res) -> str | None:
-    """Build the run's verified artifact into RUN_DIR/python/; the package folder, or None (a note or a warning)
-    when the backend has no Python build or the build failed."""
+    """Build the run's verified artifact into RUN_DIR/python/, the same installable, typed project as `qed build`
+    writes (`pip install RUN_DIR/python`); the package folder, or None (a note or a warning) when the backend has
+    no Python build or the build failed."""
     from backends.base import Capability, PythonBuildRequest
     from verifier.errors import QedError
     from verifier.pypackage import package_name
@@ -208,7 +213,7 @@ def _build(backend, task, res) -> str | None:
             record.event("build", ok=False, error=type(e).__name__, message=str(e))
             click.echo(f"qed: warning: the verified artifact was not built into a Python package: {e}", err=True)
             return None
-        record.event("build", ok=True, package=built.package_dir)
+        record.event("build", ok=True, package=built.package_dir, project=built.out_dir)
         return built.package_dir
     finally:
         record.close()

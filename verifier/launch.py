@@ -25,9 +25,22 @@ def main() -> None:
         print(stop.message(), file=sys.stderr)
         exit_now(stop.exit_code)
     except SystemExit as done:
+        if signals.received is not None:  # stopped by a signal, whatever the unwinding turned it into
+            _stopped(signals.received)
         if verify:
             exit_now(done.code)
         raise
+    except BaseException:
+        if signals.received is not None:  # an error raised while unwinding after a signal
+            _stopped(signals.received)
+        raise
+
+
+def _stopped(signum: int) -> None:
+    from verifier import signals
+
+    print(signals.Interrupted(signum).message(), file=sys.stderr)
+    exit_now(128 + signum)
 
 
 def exit_now(code: object) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from backends.base import Backend, BackendConfig, CheckRequest, PendingCheck
 
-_VALUED = {"--spec", "--annotates", "--timeout", "--time-limit", "--member"}
+_VALUED = {"--spec", "--annotates", "--timeout", "--time-limit", "--member", "--memory-mb"}
 _FLAGS = {"--no-cache", "--json"}
 
 
@@ -70,7 +70,8 @@ def start(args: list[str]) -> None:
             request = CheckRequest(
                 file=path, contract=_path(opts.get("--spec")), program=_path(opts.get("--annotates")),
                 members=tuple(opts.get("--member", ())), timeout=float(opts.get("--timeout", 600)),
-                time_limit_s=int(opts["--time-limit"]) if "--time-limit" in opts else None, display_name=str(path))
+                time_limit_s=int(opts["--time-limit"]) if "--time-limit" in opts else None,
+                memory_mb=int(opts["--memory-mb"]) if "--memory-mb" in opts else None, display_name=str(path))
             hit = backend.cached_result(request)
             if hit is None:
                 _early = _Early(plugin.language.name, config, backend, request, None)
@@ -126,6 +127,7 @@ def _parse(args: list[str]) -> tuple[list[str], dict] | None:
     try:
         float(opts.get("--timeout", 600))
         int(opts.get("--time-limit", 0))
+        int(opts.get("--memory-mb", 64))
     except ValueError:
         return None
     return files, opts

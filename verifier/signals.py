@@ -23,6 +23,7 @@ from verifier import procs
 
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 1.5  # the unwinding's budget before qed ends itself (the promise is "stopped within two seconds")
+received: int | None = None  # the first stopping signal, once one came: the exit status follows it, whatever unwinds
 
 
 class Interrupted(BaseException):
@@ -50,6 +51,10 @@ def install() -> None:
 
 
 def _first(signum: int, frame: object) -> None:
+    global received
+    if received is not None:  # a second signal before the handlers were swapped
+        _give_up(received)
+    received = signum
     for sig in STOPPING:
         signal.signal(sig, _again)
     procs.kill_all()

@@ -66,6 +66,7 @@ class SynthConfig(BaseModel):
         None, description="warm: repair rounds are checked by a warm verifier session first (the verdict still "
                           "comes from the batch command); cli: the batch command only; default: warm where the "
                           "backend has sessions")
+    memory_mb: int | None = Field(None, ge=64, description="memory cap of each verifier run (default: the backend's)")
     max_candidate_chars: int | None = Field(
         None, ge=1, description="largest program an answer may hold; larger ones are refused before any verifier "
                                 "runs (default: `candidate_limit` of what the task gives)")
@@ -427,7 +428,7 @@ class _Session:
         when it finds none (or cannot answer), the batch command decides, and a disagreement is recorded.
         Without, in a repair round whose candidate changed only some members of a program that failed before,
         those members are verified first (a failure there is this round's feedback, found sooner)."""
-        request = CheckRequest(file=path, contract=spec, program=program)
+        request = CheckRequest(file=path, contract=spec, program=program, memory_mb=self.config.memory_mb)
         if self.pool is not None:
             warm = self.warm(request)
             self.run.event("verifier", sample=k, round=r, checked_by="session", session=warm.session,

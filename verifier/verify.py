@@ -29,6 +29,7 @@ class VerifyRequest:
     program: Path | None = None
     timeout: float = 600.0
     time_limit_s: int | None = None
+    memory_mb: int | None = None
     members: tuple[str, ...] = ()
     use_cache: bool = True
     configs: Mapping[str, BackendConfig] = field(default_factory=dict)
@@ -54,7 +55,8 @@ def verify(request: VerifyRequest) -> VerifyReport:
         for f in files:
             backend = _backend_for(f, request, backends)
             check = CheckRequest(file=f, contract=request.spec, program=request.program, members=request.members,
-                                 timeout=request.timeout, time_limit_s=request.time_limit_s, display_name=str(f))
+                                 timeout=request.timeout, time_limit_s=request.time_limit_s,
+                                 memory_mb=request.memory_mb, display_name=str(f))
             # The verifier starts first (for the first file maybe before the command line was even loaded:
             # `verifier.prestart`); qed's models and the guard load while it runs.
             pending = prestart.take(backend, check) or backend.begin(check)

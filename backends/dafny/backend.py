@@ -105,24 +105,36 @@ class DafnyBackend(Backend):
             hit = self.runner.store.get(RESULTS_NAMESPACE, key) if self.runner.store is not None else None
             if isinstance(hit, dict):
                 return _Answered(hit, start)
-        run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache)
-        audit = spec_run = None
+        mem = request.memory_mb
+        run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache, "verify", mem)
+        audit = spec_run = given_audit = None
         try:
-            spec_run = self._resolve_spec(texts, request.timeout)
+            spec_run = self._resolve_spec(texts, request.timeout, mem)
             if self._audits(texts):
-                audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache)
+                audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache, mem)
+                given_audit = self._audit_given(texts, request.timeout, mem)
         except BaseException:
-            for r in (run, spec_run):
+            for r in (run, spec_run, audit):
                 if r is not None:
                     r.cancel()
             raise
-        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run)
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run, given_audit)
 
-    def _resolve_spec(self, texts: Texts, timeout: float) -> PendingRun | None:
+    def _audit_given(self, texts: Texts, timeout: float, memory_mb: int | None = None) -> PendingRun | None:
+        """Start `dafny audit` on the contract (or the program to annotate): its own findings are not the
+        candidate's (`verdict.judge`). Cached by content, so one run serves every candidate."""
+        given = texts.spec if texts.spec is not None else texts.program
+        source = texts.spec_source if texts.spec is not None else texts.program_source
+        if given is None or source is None:
+            return None
+        return self.runner.audit(given, source, timeout, self.use_cache, memory_mb)
+
+    def _resolve_spec(self, texts: Texts, timeout: float, memory_mb: int | None = None) -> PendingRun | None:
         """Start `dafny resolve` on the contract (it runs beside the check; `check_spec` judges it)."""
         if texts.spec is None:
             return None
-        return self.runner.begin(texts.spec, texts.spec_source, DafnyOptions(), timeout, self.use_cache, "resolve")
+        return self.runner.begin(texts.spec, texts.spec_source, DafnyOptions(), timeout, self.use_cache, "resolve",
+                                 memory_mb)
 
     def _audits(self, texts: Texts) -> bool:
         return bool(self.config.audit or (self.config.audit is None and (texts.spec or texts.program) is not None))
@@ -204,7 +216,7 @@ class DafnyBackend(Backend):
 
         start = time.monotonic()
         texts = self._texts(request)
-        spec_run = self._resolve_spec(texts, request.timeout)  # beside the session's check
+        spec_run = self._resolve_spec(texts, request.timeout, request.memory_mb)  # beside the session's check
         try:
             outcome = session.outcome(request.file, texts.source, request)
             if spec_run is not None:
@@ -252,12 +264,13 @@ class DafnyPendingCheck(PendingCheck):
 
     def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
                  run: PendingRun, audit: PendingRun | None, key: str | None = None,
-                 spec_run: PendingRun | None = None):
+                 spec_run: PendingRun | None = None, given_audit: PendingRun | None = None):
         self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
         self.started, self.run, self.audit, self.key, self.spec_run = started, run, audit, key, spec_run
+        self.given_audit = given_audit  # `dafny audit` of the contract or program: its findings are not blamed
 
     def cancel(self) -> None:
-        for r in (self.run, self.audit, self.spec_run):
+        for r in (self.run, self.audit, self.spec_run, self.given_audit):
             if r is not None:
                 r.cancel()
 
@@ -272,13 +285,15 @@ class DafnyPendingCheck(PendingCheck):
             found = guard(t)
             run = self.run.result()
             audit = self.audit.result() if self.audit is not None else None
+            given = self.given_audit.result() if self.given_audit is not None else None
             result = judge(t, found, run, audit, toolchain=b.toolchain(), started=self.started,
-                           scope=list(self.options.filter_symbols) or None)
+                           scope=list(self.options.filter_symbols) or None, given_audit=given)
         except BaseException:
             self.cancel()
             raise
         store = b.runner.store
-        if self.key is not None and store is not None and not (run.timed_out or run.crashed or
-                                                                (audit is not None and (audit.timed_out or audit.crashed))):
+        # a whole result is kept only when every run behind it said all it had to say (see PendingRun.result)
+        if self.key is not None and store is not None and all(
+                r is None or (r.status and not r.timed_out and not r.crashed) for r in (run, audit, given)):
             store.put(RESULTS_NAMESPACE, self.key, result.model_dump(mode="json"))
         return result

@@ -28,7 +28,7 @@ Rule table (ids are stable; new rules get new ids):
 | QED-E007 | a fixed spec member (one with a body in the spec) had its body changed or removed |
 | QED-E008 | a trusted spec axiom (bodiless `{:axiom}`/`{:extern}` member) was given a body |
 | QED-E009 | a non-callable spec declaration changed (datatype, newtype, type, const, field, import, export, module/class header, include) |
-| QED-E010 | a new declaration reuses a name the spec uses (it could shadow what the contract refers to) |
+| QED-E010 | a new declaration is visible where a name of the contract is resolved, so it could change what the name means (a shadowing member or module-level name, an opened or aliased import, a module such as `module A.B` that an import finds first, an export set of a spec module, a second declaration of a spec name); names in other scopes are free |
 | QED-E101 | `assume` (statement, `:| assume`, `:- assume`, or inside an expression) |
 | QED-E102 | `expect` (checked at run time only; the verifier assumes it) |
 | QED-E103 | `{:axiom}` / `@Axiom` (postcondition assumed without proof) |
@@ -42,14 +42,14 @@ Rule table (ids are stable; new rules get new ids):
 | QED-E111 | `{:options ...}` / `@Options` (changes verifier options) |
 | QED-E112 | an attribute that is not on the allow-list of harmless attributes (`ALLOWED_ATTRIBUTES`) |
 | QED-E113 | a character Dafny does not accept outside strings, chars and comments (non-ASCII: look-alike names) |
-| QED-E114 | a preprocessor directive (`#if`, `#elsif`, `#else`, `#endif`, or any line whose first visible character is `#`): Dafny blanks lines before it reads the file, even inside comments and strings |
+| QED-E114 | a preprocessor directive (`#if`, `#elsif`, `#else`, `#endif`, also with invisible characters mixed in): Dafny blanks lines before it reads the file, even inside comments and strings. Other lines starting with `#` are ordinary text |
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,7 +83,7 @@ RULES: dict[str, str] = {
     "QED-E007": "fixed body changed",
     "QED-E008": "trusted axiom given a body",
     "QED-E009": "spec declaration changed",
-    "QED-E010": "name reused from the spec",
+    "QED-E010": "contract name could change meaning",
     "QED-E101": "assume",
     "QED-E102": "expect",
     "QED-E103": "axiom attribute",
@@ -99,6 +99,10 @@ RULES: dict[str, str] = {
     "QED-E113": "character not allowed",
     "QED-E114": "preprocessor directive",
 }
+
+
+#: At most this many violations of one rule are listed (the rest are counted in one more).
+MAX_PER_RULE = 20
 
 
 def family_of(rule: str) -> RuleFamily:
@@ -198,6 +202,13 @@ def _bodiless_allowed(d: Decl) -> bool:
     return d.container == "trait" and "static" not in d.modifiers
 
 
+def to_implement(out: Outline) -> set[str]:
+    """Qualified names of the members that a candidate must give a body: every bodiless callable except the
+    non-static members of traits (implemented by each extending class) and trusted `{:axiom}`/`{:extern}` givens."""
+    return {d.qualified for d in out.walk()
+            if d.is_callable and not d.has_body and not _bodiless_allowed(d) and not _is_trusted_bodiless(d)}
+
+
 def contract_of(src: str, file: str = "spec.dfy") -> Contract:
     """Read a spec into a `Contract`. Raises `BadInput` when its structure cannot be read."""
     out = outline(src)
@@ -243,11 +254,18 @@ class _Checker:
         self.given_bodiless: set[int] = set()  # ids of candidate decls that must stay bodiless (spec axioms)
         self.matched: set[int] = set()  # ids of candidate decls matched to spec decls
         self.violations: list[IntegrityViolation] = []
+        self.per_rule: dict[str, int] = {}
         self.assumptions: list[TrustedAssumption] = list(contract.assumptions) if contract else []
 
     # ---- reporting
     def report(self, rule: str, message: str, tok: Token | None = None, member: str | None = None,
                line: int | None = None) -> None:
+        # Hostile input can break one rule at every character: report the first few of each rule and count
+        # the rest, so that the guard's time and its report stay proportional to the input.
+        seen = self.per_rule.get(rule, 0)
+        self.per_rule[rule] = seen + 1
+        if seen >= MAX_PER_RULE:
+            return
         if tok is not None:
             line = tok.line
             member = member or self.out.member_at(tok.line)
@@ -270,13 +288,19 @@ class _Checker:
                         "declarations in standard Dafny 4 syntax (`dafny resolve` must accept the file).", line=line)
         if self.contract:
             self.match_level(self.contract.outline.decls, self.out.decls, "")
-            self.check_new_names(self.out.decls)
+            self.check_new_names()
         self.scan()
         self.check_directives()
         self.check_bodiless()
         return self.result()
 
     def result(self) -> IntegrityReport:
+        for rule, n in sorted(self.per_rule.items()):
+            if n > MAX_PER_RULE:
+                self.violations.append(IntegrityViolation(
+                    rule=rule, family=family_of(rule), file=self.file,
+                    message=f"... and {n - MAX_PER_RULE} more places that break rule {rule} ({RULES.get(rule, rule)}),"
+                            " not listed one by one"))
         seen: set[tuple] = set()
         unique = []
         for v in sorted(self.violations, key=lambda v: (v.line or 0, v.column or 0, v.rule)):
@@ -487,18 +511,20 @@ class _Checker:
             self.report("QED-E005", f"`{q}` has a clause the spec does not: `{kw} {render(cb.tokens)}`. Remove "
                         f"it.{extra}", tok=self.toks[cb.start], member=q)
 
-    def check_new_names(self, decls: Iterable[Decl]) -> None:
-        names = self.contract.identifiers
-        for e in decls:
-            if id(e) not in self.matched and e.name and e.name in names and e.kind != "include" and not (
-                    e.kind == "import" and self.imports_spec_module(e)):
-                self.report("QED-E010", f"New {e.kind} `{e.qualified}` (line {e.start_line}) reuses the name "
-                            f"`{e.name}`, which the spec uses; it could change what the spec's contract refers "
-                            f"to. Rename it.", tok=self.tok(e.start), member=e.qualified)
-            self.check_new_names(e.children)
+    def check_new_names(self) -> None:
+        """QED-E010: no new declaration may be visible where a contract name is resolved (see `_Visibility`)."""
+        vis = _Visibility(self.out, self.trusted, self.contract)
+        for d in self.out.walk():
+            if id(d) in self.matched or not d.name or d.kind == "include":
+                continue
+            if d.kind == "import" and self.imports_spec_module(d) and "opened" not in d.keyword:
+                continue
+            for why in vis.conflicts(d, self.matched, skip_alias=d.kind == "import" and self.imports_spec_module(d)):
+                self.report("QED-E010", why, tok=self.tok(d.start), member=d.qualified)
+                break
 
     def imports_spec_module(self, d: Decl) -> bool:
-        """`import [opened] M` of a module the spec declares, under its own name: no new meaning."""
+        """`import [opened] M` of a module the spec declares, under its own name: the alias means that module."""
         path = texts(d.signature)
         spec_modules = {m.qualified for m in self.contract.outline.walk() if m.kind == "module"}
         return "=" not in path and ":" not in path and "`" not in path and "".join(path) in spec_modules
@@ -520,10 +546,20 @@ class _Checker:
             if d.text in given:
                 given.remove(d.text)
                 continue
-            self.report("QED-E114", f"Preprocessor directive `{d.text}` at line {d.line}: Dafny removes lines before "
-                        "it reads the file (even inside comments and strings), so the file Dafny checks is not the "
-                        "one you see. Remove every `#if`/`#elsif`/`#else`/`#endif` line.",
-                        line=d.line, member=self.out.member_at(d.line))
+            head = f"Preprocessor directive `{d.text}` at line {d.line}"
+            if d.inside == "string":
+                msg = (f"{head} is inside a string, but Dafny's preprocessor acts on it there too (it removes lines "
+                       "before it reads the file), so the string Dafny checks is not the one you see. Keep `#` off "
+                       "the start of the line (write the string with `\\n` escapes).")
+            elif d.inside == "comment":
+                msg = (f"{head} is inside a comment, but Dafny's preprocessor acts on it there too (it removes lines "
+                       "before it reads the file), so the file Dafny checks is not the one you see. Remove every "
+                       "`#if`/`#elsif`/`#else`/`#endif` line.")
+            else:
+                msg = (f"{head}: Dafny removes lines before it reads the file (even inside comments and strings), "
+                       "so the file Dafny checks is not the one you see. Remove every `#if`/`#elsif`/`#else`/"
+                       "`#endif` line.")
+            self.report("QED-E114", msg, line=d.line, member=self.out.member_at(d.line))
 
     def check_bodiless(self) -> None:
         for d in self.out.walk():
@@ -535,6 +571,264 @@ class _Checker:
                         + ("The spec asks you to implement it: give it a body." if obligation else
                            "Give it a body (a lemma whose proof Dafny finds alone may have the body `{}`)."),
                         tok=self.tok(d.start), member=d.qualified)
+
+
+_CLASS_LIKE = frozenset({"class", "trait", "datatype", "codatatype", "newtype", "type"})
+_Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Use:
+    """A contract name: a token the contract gives that is resolved by name (not a declaration's own name)."""
+
+    index: int
+    line: int
+    unqualified: bool  # `N` or `this.N` (else `X.N`, with `qualifier` X)
+    qualifier: str | None
+
+
+class _Visibility:
+    """Where the name a new declaration introduces can be seen, as Dafny 4.11 resolves names (each point
+    checked with the real binary), and which contract names it could capture there:
+
+    * a member of a class, trait or datatype: inside it, and inside every class or trait extending it;
+    * a module-level declaration (datatype constructors included): in its module but not in nested modules
+      (they do not see outer names), in modules that `import opened` it, that refine it or that it refines
+      (a local name shadows an opened one), and after any `M.` where `M` names a module;
+    * a module `N` in `P` (also when declared elsewhere as `module P.N`): in all of `P`, nested modules
+      included, since `import N` (plain, aliased or opened) in `P` or below looks in `P`'s children first;
+    * an import alias: in its module only; `import opened M` also brings `M`'s module-level names there;
+    * an export set in a module of the spec changes what that module gives its importers.
+
+    Over-approximations (a name matched by its last component, opened imports followed transitively) can only
+    refuse more, never accept more."""
+
+    def __init__(self, out: Outline, trusted: bytearray, contract: Contract | None) -> None:
+        toks = out.tokens
+        self.toks = toks
+        self.where: dict[int, _Path] = {}  # id(decl) -> path of the module it is declared in
+        self.mod: list[_Path] = [()] * len(toks)  # innermost module of each token
+        self.module_paths: dict[int, _Path] = {}  # id(module decl) -> its own path
+        self._visit(out.decls, ())
+        self.spec_modules = {()} | ({tuple(m.qualified.split(".")) for m in contract.outline.walk()
+                                     if m.kind == "module"} if contract else set())
+        self.decls = list(out.walk())
+        self.opened_by: dict[str, set[_Path]] = {}  # last name of an opened module -> modules that open it
+        self.refiners: dict[str, set[_Path]] = {}  # last name of a refined module -> modules refining it
+        self.refines: dict[_Path, str] = {}
+        self.extenders: dict[str, list[Decl]] = {}  # trait name -> classes/traits that extend it
+        aliases: set[str] = set()
+        for d in self.decls:
+            if d.kind == "import":
+                aliases.add(d.name.split(".")[-1])
+                if "opened" in d.keyword and (target := _import_target(d)):
+                    self.opened_by.setdefault(target, set()).add(self.where[id(d)])
+            elif d.kind == "module":
+                path = self.module_paths[id(d)]
+                aliases.update(path)
+                if d.refines:
+                    self.refines[path] = d.refines.split(".")[-1]
+                    self.refiners.setdefault(d.refines.split(".")[-1], set()).add(path)
+            elif d.kind in ("class", "trait"):
+                sig = texts(d.signature)
+                if "extends" in sig:
+                    for k in range(sig.index("extends") + 1, len(sig)):
+                        if sig[k] not in (",", ".", "<", ">") and (k + 1 == len(sig) or sig[k + 1] != "."):
+                            self.extenders.setdefault(sig[k], []).append(d)
+        self.module_names = aliases
+        names = {_name_index(toks, d) for d in self.decls if d.kind not in ("import", "include", "export")}
+        self.uses: dict[str, list[_Use]] = {}
+        for i in (k for k, flag in enumerate(trusted) if flag):
+            t = toks[i]
+            if t.kind != IDENT or i in names or (i and (
+                    toks[i - 1].kind == ATTR_OPEN or _is_at_attribute(toks, i - 1))):
+                continue
+            dotted = i > 0 and toks[i - 1].text == "." and toks[i - 1].kind == OP
+            qualifier = toks[i - 2].text if dotted and i > 1 else None
+            self.uses.setdefault(t.text, []).append(
+                _Use(i, t.line, not dotted or qualifier == "this", None if not dotted else qualifier))
+        self.bound = _parameter_uses(self.decls, self.uses)
+        self._related: dict[_Path, set[_Path]] = {}
+        self._scopes: dict[tuple, Decl] | None = None
+
+    def _visit(self, decls: Sequence[Decl], path: _Path) -> None:
+        for d in decls:
+            self.where[id(d)] = path
+            if d.kind == "module":
+                inner = path + tuple(d.name.split(".")) if d.name else path
+                self.module_paths[id(d)] = inner
+                a, b = d.header_end, min(d.end, len(self.mod))
+                if b > a:
+                    self.mod[a:b] = [inner] * (b - a)
+                self._visit(d.children, inner)
+            else:
+                self._visit(d.children, path)
+
+    # ---- regions
+    def related(self, path: _Path) -> set[_Path]:
+        """`path` and the modules that see its module-level names unqualified: those that open it or refine it
+        (transitively), and those it refines."""
+        if path in self._related:
+            return self._related[path]
+        seen, todo = {path}, [path]
+        while todo:
+            p = todo.pop()
+            found: set[_Path] = set()
+            if p:
+                found |= self.opened_by.get(p[-1], set()) | self.refiners.get(p[-1], set())
+            if p in self.refines:
+                found |= {q for q in self.module_paths.values() if q and q[-1] == self.refines[p]}
+            for q in found - seen:
+                seen.add(q)
+                todo.append(q)
+        self._related[path] = seen
+        return seen
+
+    def member_spans(self, container: Decl) -> list[tuple[int, int]]:
+        """The insides of `container` and of every class or trait that extends it (transitively)."""
+        spans, seen, todo = [], {id(container)}, [container]
+        while todo:
+            k = todo.pop()
+            spans.append((k.header_end, k.end))
+            if k.kind == "trait":
+                for e in self.extenders.get(k.name, []):
+                    if id(e) not in seen:
+                        seen.add(id(e))
+                        todo.append(e)
+        return spans
+
+    def module_names_of(self, last: str) -> set[str] | None:
+        """Module-level names of every module whose last name is `last` (None: no such module here)."""
+        paths = {p for p in self.module_paths.values() if p and p[-1] == last}
+        if not paths:
+            return None
+        return {d.name for d in self.decls if self.where.get(id(d)) in paths and d.name and (
+            d.kind == "ctor" or d.parent is None or d.parent.kind == "module")}
+
+    # ---- conflicts
+    def conflicts(self, d: Decl, matched: set[int], skip_alias: bool = False) -> Iterator[str]:
+        """Why the new declaration `d` could change what a contract name means (nothing when it cannot)."""
+        path, line = self.where.get(id(d), ()), d.start_line
+        what = f"New {d.kind} `{d.qualified}` (line {line})"
+        if d.kind == "export":
+            if path in self.spec_modules:
+                yield (f"{what} changes what the spec's module `{'.'.join(path) or '(top level)'}` gives the "
+                       f"modules importing it (its exports are part of the contract). Remove it.")
+            return
+        if d.kind == "import":
+            if not skip_alias:
+                for u in self._in(d.name.split(".")[-1], lambda u: u.unqualified and self.mod[u.index] == path):
+                    yield (f"{what} is visible where the contract says `{d.name}` (line {u.line}), and could change "
+                           f"what it means. Give the import another name (`import X = ...`).")
+            if "opened" in d.keyword:
+                target = _import_target(d)
+                names = self.module_names_of(target) if target else None
+                for text, found in self.uses.items():
+                    if names is not None and text not in names:
+                        continue
+                    for u in found:
+                        if u.unqualified and self.mod[u.index] == path:
+                            yield (f"{what} opens names where the contract says `{text}` (line {u.line}), which "
+                                   f"could then mean `{target}.{text}`. Import it without `opened` and qualify "
+                                   f"its names, or import it in a module of your own.")
+            return
+        yield from self._duplicates(d, matched, path)
+        if d.kind == "module":
+            parent = path
+            for j, part in enumerate(d.name.split(".")):
+                here = parent + (part,)
+                if j + 1 == len(d.name.split(".")) or not self._declared_elsewhere(here, d):
+                    for u in self._in(part, lambda u, p=parent: self.mod[u.index][:len(p)] == p):
+                        yield (f"{what} declares module `{'.'.join(here)}`, visible where the contract says "
+                               f"`{part}` (line {u.line}): an import or a qualified name there could now mean it. "
+                               f"Rename it.")
+                parent = here
+        elif d.kind == "ctor" or d.parent is None or d.parent.kind == "module":
+            seen, free = self.related(path), self._free(d)
+            for u in self._in(d.name, lambda u: (u.unqualified and self.mod[u.index] in seen and free(u)) or (
+                    not u.unqualified and u.qualifier in self.module_names)):
+                yield (f"{what} is visible where the contract says `{d.name}` (line {u.line}), and could change "
+                       f"what it means. Rename it.")
+        elif d.parent.kind in _CLASS_LIKE:
+            spans, free = self.member_spans(d.parent), self._free(d)
+            for u in self._in(d.name, lambda u: u.unqualified and free(u) and any(a <= u.index < b
+                                                                                  for a, b in spans)):
+                yield (f"{what} is a member visible where the contract says `{d.name}` (line {u.line}), inside "
+                       f"`{d.parent.qualified}` or a class extending it, and could change what it means. Rename it.")
+
+    def _free(self, d: Decl):
+        """A test of whether a use could resolve to `d`: a parameter of the enclosing member shadows every name
+        in an expression, so only a type-level `d` (a class, a datatype, a type...) can capture its uses."""
+        if d.kind in _TYPE_LEVEL:
+            return lambda u: True
+        return lambda u: u.index not in self.bound
+
+    def _in(self, name: str, keep) -> list[_Use]:
+        return [u for u in self.uses.get(name, []) if keep(u)]
+
+    def _scope(self, d: Decl) -> tuple:
+        if d.kind == "module":
+            return ("module", self.module_paths.get(id(d)))
+        if d.kind == "ctor" or d.parent is None or d.parent.kind == "module":
+            return ("name", self.where.get(id(d)), d.name)
+        return ("member", id(d.parent), d.name)
+
+    def _duplicates(self, d: Decl, matched: set[int], path: _Path) -> Iterator[str]:
+        if self._scopes is None:
+            self._scopes = {self._scope(m): m for m in self.decls
+                            if id(m) in matched and m.kind not in ("import", "export", "include")}
+        m = self._scopes.get(self._scope(d))
+        if m is not None:
+            yield (f"New {d.kind} `{d.qualified}` (line {d.start_line}) has the name of the spec's {m.kind} "
+                       f"`{m.qualified}` (line {m.start_line}) in the same scope, so the contract's `{d.name}` "
+                       f"could mean it. Rename it.")
+
+    def _declared_elsewhere(self, path: _Path, d: Decl) -> bool:
+        return any(p[:len(path)] == path for k, p in self.module_paths.items() if k != id(d))
+
+
+_TYPE_LEVEL = frozenset({"class", "trait", "datatype", "codatatype", "newtype", "type", "iterator", "module"})
+
+
+def _parameter_uses(decls: Sequence[Decl], uses: dict[str, list[_Use]]) -> set[int]:
+    """Indexes of the plain names (`x`, not `a.x`) inside a callable that are spelled like one of its parameters
+    or results: in an expression, they mean the parameter."""
+    bound: set[int] = set()
+    for d in decls:
+        if not d.is_callable:
+            continue
+        sig = d.signature
+        for k in range(len(sig) - 1):
+            if sig[k].kind == IDENT and sig[k + 1].text == ":" and (
+                    k == 0 or sig[k - 1].text in ("(", ",", "ghost", "nameonly", "older", "new")):
+                bound.update(u.index for u in uses.get(sig[k].text, ())
+                             if u.qualifier is None and d.start <= u.index < d.end)
+    return bound
+
+
+def _import_target(d: Decl) -> str | None:
+    """The last name of the module an import refers to (`import opened L = A.B`x` -> `B`)."""
+    sig = list(texts(d.signature))
+    for sep in ("=", ":"):
+        if sep in sig:
+            sig = sig[sig.index(sep) + 1:]
+    if "`" in sig:
+        sig = sig[:sig.index("`")]
+    names = [x for x in sig if x != "."]
+    return names[-1] if names else None
+
+
+def _name_index(toks: Sequence[Token], d: Decl) -> int:
+    """Index of the token that names `d` (its last part, for a dotted module name); -1 when not found."""
+    last = d.name.split(".")[-1]
+    attrs = {i for a in d.attributes for i in range(a.start, a.end)}
+    for i in range(d.start, min(max(d.header_end, d.start + 1), len(toks))):
+        if i not in attrs and toks[i].text == last and toks[i].kind in (IDENT, KEYWORD) and toks[i].text not in \
+                d.keyword and toks[i].text not in d.modifiers:
+            if d.kind == "module" and i + 1 < len(toks) and toks[i + 1].text == ".":
+                continue
+            return i
+    return -1
 
 
 def _attribute_canon(toks: Sequence[Token], i: int) -> str:

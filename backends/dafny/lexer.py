@@ -13,8 +13,11 @@ r"""An exact Dafny 4.x tokenizer (with Dafny's line preprocessor).
 * `{:` (attribute start) is one token; `@` is its own token (attribute `@Name(..)`, or a label `old@L`);
 * multi-character operators by longest match; `!in` only when not followed by an identifier character.
 
-Before scanning, Dafny runs a line-based preprocessor: `#if X` ... `#endif` blocks (X undefined) are blanked,
-even inside strings and comments. `lex` applies the same `preprocess` and reports the directives it found.
+Before scanning, Dafny runs a line-based preprocessor (`SourcePreprocessor.ProcessDirectives`): `#if X` ...
+`#endif` blocks (X undefined) are blanked, even inside strings and comments (it never looks at tokens; checked:
+Dafny 4.11 shortens a verbatim string that holds an `#if`/`#endif` pair). `lex` applies the same `preprocess` and
+reports the directives it found. A line that starts with `#` but is none of `#if`, `#elsif`, `#else`, `#endif`
+(`# Title`, `#include <x>`) is ordinary text for Dafny and is not a directive.
 
 Lines are 1-based and count LF, CRLF and lone CR; columns are 1-based code points.
 """
@@ -131,11 +134,13 @@ _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 
 @dataclass(frozen=True, slots=True)
 class Directive:
-    """A line Dafny's preprocessor may act on (`#if`, `#elsif`, `#else`, `#endif`), or any other line whose
-    first visible character is `#`: reported, so that no directive can hide from the guard."""
+    """A line Dafny's preprocessor may act on: `#if`, `#elsif`, `#else`, `#endif`, also when invisible
+    characters that a culture-sensitive comparison skips are mixed in (so that no directive hides from the
+    guard). `inside` says whether the raw text has the line inside a `string` or a `comment` (None: code)."""
 
     line: int
     text: str
+    inside: str | None = None
 
 
 #: `char.IsWhiteSpace` in .NET: what `string.Trim()` removes in Dafny's preprocessor.
@@ -143,14 +148,24 @@ _DOTNET_WS = "\t\n\v\f\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000,
     "\u2028\u2029\u202f\u205f\u3000"
 
 
-def _looks_like_directive(body: str) -> bool:
-    """A superset of what Dafny may take as a directive: the first visible character is `#` (culture-sensitive
-    `StartsWith` may skip zero-width characters, so those are skipped too)."""
-    for ch in body:
-        if ch.isspace() or ch in _DOTNET_WS or unicodedata.category(ch) in ("Cf", "Mn", "Cc"):
-            continue
-        return ch == "#"
-    return False
+#: Letters that Unicode marks default-ignorable (the other ignorables are in categories `_IGNORABLE_CATEGORIES`).
+_IGNORABLE_LETTERS = frozenset("\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+_IGNORABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Me", "Mn"})
+
+
+def _visible(text: str) -> str:
+    return "".join(ch for ch in text if not (ch.isspace() or ch in _DOTNET_WS or ch in _IGNORABLE_LETTERS
+                                             or unicodedata.category(ch) in _IGNORABLE_CATEGORIES))
+
+
+def _may_be_directive(body: str) -> bool:
+    """A superset of the lines Dafny's preprocessor acts on: `Trim().StartsWith("#if")` (or `"#elsif"`) or
+    `Trim() == "#else"` (or `"#endif"`). `StartsWith` is culture-sensitive in .NET, which may skip invisible
+    characters or fold compatibility forms, so both are dropped before comparing."""
+    if "#" not in body and "\uff03" not in body and "\ufe5f" not in body:
+        return False
+    t = _visible(unicodedata.normalize("NFKC", _visible(body)))
+    return t.startswith(("#if", "#elsif")) or t in ("#else", "#endif")
 
 
 def _if_includes(arg: str) -> bool:
@@ -186,7 +201,7 @@ def preprocess(src: str) -> tuple[str, list[Directive]]:
             out.append(blank)
             continue
         if not t.startswith("#"):
-            if _looks_like_directive(body):
+            if _may_be_directive(body):
                 found.append(Directive(number, body.strip()))
             out.append(body + nl if cutoff == -1 else blank)
             continue
@@ -219,8 +234,9 @@ def preprocess(src: str) -> tuple[str, list[Directive]]:
                 states.pop()
                 if cutoff == len(states):
                     cutoff = -1
-        else:  # another line starting with `#`: code for Dafny, but reported like a directive
-            found.append(Directive(number, t))
+        else:  # another line starting with `#`: ordinary text for Dafny (reported if it may be a directive)
+            if _may_be_directive(body):
+                found.append(Directive(number, t))
             out.append(body + nl if cutoff == -1 else blank)
             continue
         found.append(Directive(number, t))
@@ -234,8 +250,23 @@ def lex(src: str) -> Lexed:
     Offsets, lines and columns refer to `src` (blanked lines keep their length). Never raises."""
     scanned, directives = preprocess(src)
     lexed = _scan(scanned)
-    lexed.directives = directives
+    lexed.directives = _placed(src, directives) if directives else []
     return lexed
+
+
+def _placed(src: str, directives: list[Directive]) -> list[Directive]:
+    """The directives, each with where the raw text (read without the preprocessor) has it: in a string, a
+    comment or code. Only for messages: what Dafny reads is the preprocessed text."""
+    raw = _scan(src)
+    spans = sorted([(t.offset, t.end, "string") for t in raw.tokens if t.kind == STRING]
+                   + [(c.offset, c.end, "comment") for c in raw.comments])
+    out = []
+    for d in directives:
+        start = raw.line_starts[d.line - 1] if d.line - 1 < len(raw.line_starts) else len(src)
+        i = bisect.bisect_right(spans, (start, len(src) + 1, "")) - 1
+        inside = spans[i][2] if i >= 0 and spans[i][0] < start < spans[i][1] else None
+        out.append(Directive(d.line, d.text, inside))
+    return out
 
 
 def _scan(src: str) -> Lexed:

@@ -102,9 +102,10 @@ class DafnyRunner:
         """Parse and type-check only (`dafny resolve`), e.g. to check that a contract is well-formed."""
         return self.begin(file, source, DafnyOptions(), timeout, use_cache, "resolve").result()
 
-    def audit(self, file: Path, source: str, timeout: float, use_cache: bool = True) -> "PendingRun":
+    def audit(self, file: Path, source: str, timeout: float, use_cache: bool = True,
+              memory_mb: int | None = None) -> "PendingRun":
         """Start `dafny audit` (a second opinion on escapes from proof); collect with `.result()`."""
-        return self.begin(file, source, DafnyOptions(), timeout, use_cache, "audit")
+        return self.begin(file, source, DafnyOptions(), timeout, use_cache, "audit", memory_mb)
 
     def begin(self, file: Path, source: str, options: DafnyOptions, timeout: float, use_cache: bool = True,
               subcommand: str = "verify", memory_mb: int | None = None) -> "PendingRun":

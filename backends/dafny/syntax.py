@@ -286,9 +286,16 @@ class _Parser:
         return None
 
     def skip_expr(self, clause_stops: bool = True, extra_continue: frozenset[str] = frozenset()) -> None:
-        """Skip one expression (or comma list): stop before anything that cannot continue it."""
+        """Skip one expression (or comma list): stop before anything that cannot continue it.
+
+        A `match` is braced only when `{` comes right after its selector (Dafny's `MatchExpression`); a
+        braceless match's cases run while `case` follows, and its last case ends like any expression (a `{`
+        after it is a body, never part of the clause). A `case` with no `match` before it ends the expression,
+        as in Dafny (braceless loop alternatives); where no declaration can follow, the caller records a
+        problem rather than guess."""
         start = self.i
-        match_pending = False
+        match_pending = False  # a `match` selector is being read: a `{` after it opens the match's cases
+        in_match = False  # a `match` was seen at this level (its cases may follow without braces)
         semis_pending = 0  # `var x := e; body` and `assert P; body` inside an expression
         open_bars = 0  # cardinality bars `|s|` opened and not yet closed
         while self.i < self.n:
@@ -322,12 +329,16 @@ class _Parser:
                         t.kind == KEYWORD and (t.text in _STMT_START_KEYWORDS or t.text in _EXPR_END_KEYWORDS)):
                     return
             if t.kind == KEYWORD and t.text == "match":
-                match_pending = True
+                match_pending = in_match = True
+            elif t.kind == KEYWORD and t.text == "case":
+                if not in_match:  # no match to continue: the expression ends (e.g. before loop alternatives)
+                    return
+                match_pending = False  # braceless: each case binds to the closest `match`
             elif t.kind == KEYWORD and t.text in _SEMI_EXPR_KEYWORDS:
                 semis_pending += 1
             if (t.kind == OP and t.text in ("(", "[", "{")) or t.kind == ATTR_OPEN:
-                if t.text == "{":
-                    match_pending = False
+                if t.text == "{" and prev_ends:
+                    match_pending = False  # the match's braced cases (a `{` after an operator is a display)
                 self.skip_group()
                 continue
             self.i += 1

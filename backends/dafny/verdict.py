@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ from verifier.models import (
     WarningClass,
 )
 
-from .integrity import check_integrity
+from .integrity import check_integrity, to_implement
 from .outcome import VerifierRun
 from .syntax import outline
 from .texts import Texts
@@ -67,13 +68,16 @@ def guard(t: Texts) -> Guarded:
 
 
 def judge(t: Texts, g: Guarded, run: VerifierRun, audit: VerifierRun | None, *, toolchain: ToolchainRef,
-          started: float, scope: list[str] | None) -> FileResult:
-    """One `FileResult` from the guard's findings and what `dafny verify` (and `dafny audit`) said."""
+          started: float, scope: list[str] | None, given_audit: VerifierRun | None = None) -> FileResult:
+    """One `FileResult` from the guard's findings and what `dafny verify` (and `dafny audit`) said.
+
+    `given_audit` is `dafny audit` of the contract (or of the program to annotate): a finding it has too (same
+    member, same message) is caused by what was given, not by the candidate, and is left out."""
     diagnostics = _attach(run.diagnostics, t.file, t.shown, t.source)
     violations = g.violations + _escape_warnings(diagnostics, g.violations, g.assumptions)
     if audit is not None:
         findings = _attach(audit.diagnostics, t.file, t.shown, t.source)
-        violations += _audit_findings(findings, violations, g.assumptions)
+        violations += _audit_findings(findings, violations, g.assumptions, given_findings(t, given_audit))
     verdict, note = decide(run, diagnostics, violations)
     return FileResult(
         file=t.shown, verdict=verdict, diagnostics=diagnostics, integrity=violations,
@@ -122,13 +126,53 @@ def resolution_problems(run: VerifierRun) -> list[str]:
     return []
 
 
+#: Dafny 4.11's resolver messages for a name that nothing declares (`NameResolutionAndTypeInference.cs`,
+#: `PreTypeResolve.Expressions.cs`, `ProgramResolver.cs`; checked on the real binary). Group `name` (and
+#: `owner`) say which name.
+_UNDEFINED = [re.compile(p) for p in (
+    r"^unresolved identifier: (?P<name>[\w'?]+)",
+    r"^Type or type parameter is not declared in this scope: (?P<name>[\w'?]+)",
+    r"^Undeclared top-level type or type parameter: (?P<name>[\w'?]+)",
+    r"^module (?P<name>[\w'?.]+) does not exist",
+    r"^module (?P<name>[\w'?.]+) named as \w+ base does not exist",
+    r"^member '(?P<name>[\w'?]+)' does not exist in (?:class|trait|datatype|codatatype|newtype) '(?P<owner>[\w'?]+)'",
+    r"^constructor (?P<name>[\w'?]+) does not exist in datatype (?P<owner>[\w'?]+)",
+)]
+
+
+def undefined_names(run: VerifierRun) -> list[tuple[str, int | None]]:
+    """Names a resolved file uses but never declares, with the line of their first use (Dafny's order)."""
+    out: dict[str, int | None] = {}
+    for d in run.diagnostics:
+        if d.severity != Severity.error:
+            continue
+        for rx in _UNDEFINED:
+            m = rx.match(d.message.strip())
+            if m:
+                owner = m.groupdict().get("owner")
+                out.setdefault(f"{owner}.{m['name']}" if owner else m["name"], d.line)
+                break
+    return list(out.items())
+
+
 def check_spec(resolved: VerifierRun, spec: "Path") -> None:
     """A contract must itself parse and type-check (`resolved`: its `dafny resolve` run), or nothing can be
-    compared against it."""
+    compared against it. One that uses names it never defines is incomplete: only the contract may say what
+    its names mean, so it is refused as such, with the names."""
     problems = resolution_problems(resolved)
-    if problems:
-        raise BadInput(f"the spec does not type-check ({spec}:{problems[0].removeprefix('line ')})",
-                       fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")
+    if not problems:
+        return
+    undefined = undefined_names(resolved)
+    if undefined:
+        shown = ", ".join(f"`{n}` (line {line})" if line else f"`{n}`" for n, line in undefined[:5])
+        more = f" and {len(undefined) - 5} more" if len(undefined) > 5 else ""
+        raise BadInput(f"the spec {spec} does not stand alone: it uses {shown}{more} but never defines "
+                       f"{'it' if len(undefined) == 1 else 'them'}, so the task's contract is incomplete (a "
+                       f"candidate may not define what the contract means)",
+                       fix="define every name the contract uses in the spec itself (or correct its spelling): "
+                           "`dafny resolve SPEC.dfy` must accept the spec alone")
+    raise BadInput(f"the spec does not type-check ({spec}:{problems[0].removeprefix('line ')})",
+                   fix="fix the contract first: `dafny resolve SPEC.dfy` must succeed")
 
 
 def decide(run: VerifierRun, diagnostics: list[Diagnostic], violations: list[IntegrityViolation]
@@ -137,6 +181,8 @@ def decide(run: VerifierRun, diagnostics: list[Diagnostic], violations: list[Int
     errors = [d for d in diagnostics if d.severity == Severity.error]
     if run.timed_out:
         return Verdict.timeout, f"killed after {run.duration_s:.0f} s (wall-clock limit; raise it with --timeout)"
+    if run.killed_for_memory:
+        return Verdict.error, _first(run.unparsed)
     if run.crashed:
         return Verdict.error, "the verifier crashed: " + _first(run.unparsed + run.status)
     if any(d.kind in _STATIC_KINDS or d.source not in (None, "Verifier") for d in errors):
@@ -194,10 +240,49 @@ def _escape_warnings(diagnostics: list[Diagnostic], found: list[IntegrityViolati
 _AUDIT_FINDING = re.compile(r"^[^:\s]+: .*Possible mitigation:", re.S)
 
 
+def _is_audit_finding(d: Diagnostic) -> bool:
+    return d.severity == Severity.warning and bool(_AUDIT_FINDING.match(d.message))
+
+
+def _finding_key(d: Diagnostic) -> tuple[str | None, str]:
+    """How a finding is recognised across files: the member it is in and its message (lines shift)."""
+    return d.member, d.message.strip()
+
+
+def given_findings(t: Texts, given_audit: VerifierRun | None) -> Counter[tuple[str | None, str]]:
+    """The `dafny audit` findings of what was given (the contract, or the program to annotate), by
+    `_finding_key`, except those about a member the candidate must implement (a bodiless obligation of the
+    contract: the same finding in the candidate means it was left unimplemented). An audit that did not run to
+    its end gives nothing, so every finding of the candidate counts."""
+    given = t.spec if t.spec is not None else t.program
+    source = t.spec_source if t.spec is not None else t.program_source
+    if given_audit is None or given is None or source is None or given_audit.timed_out or given_audit.crashed:
+        return Counter()
+    obligations = to_implement(outline(source))
+    keys: Counter[tuple[str | None, str]] = Counter()
+    for d in _attach(given_audit.diagnostics, given, str(given), source):
+        if not _is_audit_finding(d):
+            continue
+        if d.member in obligations and d.message.split(":", 1)[0].strip() == d.member.rsplit(".", 1)[-1]:
+            continue
+        keys[_finding_key(d)] += 1
+    return keys
+
+
 def _audit_findings(diagnostics: list[Diagnostic], found: list[IntegrityViolation],
-                    trusted: list[TrustedAssumption]) -> list[IntegrityViolation]:
-    """`dafny audit` findings (\"Name: issue. Possible mitigation: ...\") not already reported or trusted."""
-    picked = [d for d in diagnostics if d.severity == Severity.warning and _AUDIT_FINDING.match(d.message)]
+                    trusted: list[TrustedAssumption],
+                    given: Counter[tuple[str | None, str]] | None = None) -> list[IntegrityViolation]:
+    """`dafny audit` findings (\"Name: issue. Possible mitigation: ...\") not already reported or trusted, and
+    not among the findings of what was given (`given`, see `given_findings`)."""
+    left = Counter(given or {})
+    picked = []
+    for d in diagnostics:
+        if not _is_audit_finding(d):
+            continue
+        if left[_finding_key(d)] > 0:
+            left[_finding_key(d)] -= 1
+            continue
+        picked.append(d)
     return _new_violations(picked, found, trusted, AUDIT_RULE, RuleFamily.second_opinion, "dafny audit: {msg}")
 
 

@@ -35,8 +35,8 @@ def test_a_second_ctrl_c_ends_at_once(qed):
     pids = qed.fake_pids()
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
-    assert proc.returncode == 130 and all_gone(pids)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and all_gone(pids), err
 
 
 def test_sigkill_of_qed_takes_its_verifier_along(qed):
