@@ -597,6 +597,20 @@ def test_qed_verify_annotates(tmp_path, dafny_install, cache_dir):
 
 
 @pytest.mark.dafny
+@pytest.mark.parametrize("stem, rule", [("bv8_lemma_call", "QED-E204"), ("ghost_let", "QED-E206")])
+def test_qed_verify_annotates_refuses_hints_that_change_meaning(stem, rule, tmp_path, dafny_install, cache_dir):
+    """Dafny verifies these candidates and their text is the program's plus hints, yet a hint changes what Dafny
+    makes of the program's code: `qed verify --annotates` must not say verified, and says why."""
+    fix = Path(__file__).parent / "fixtures" / "annotate"
+    r = _cli("verify", "--annotates", str(fix / f"{stem}.program.dfy"), str(fix / f"{stem}.candidate.dfy"), "--json")
+    assert r.exit_code == 1, r.output
+    (res,) = json.loads(r.stdout)["results"]
+    assert res["verdict"] == "rejected"
+    assert [v["rule"] for v in res["integrity"]] == [rule]
+    assert res["integrity"][0]["file"].endswith(f"{stem}.candidate.dfy")
+
+
+@pytest.mark.dafny
 def test_cli_retries_a_rate_limit_then_fails_clearly_on_auth(tmp_path, dafny_install, cache_dir, monkeypatch):
     """Through the real openai client: a 429 is retried with backoff and the run goes on; a 401 stops the run
     with exit 4, one line naming the fix, and the error in the transcript."""
