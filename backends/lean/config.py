@@ -1,0 +1,31 @@
+"""The Lean backend's options and frozen configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backends.base import BackendConfig, BackendOptions
+
+
+@dataclass(frozen=True)
+class LeanOptions(BackendOptions):
+    """Lean options that change results (all part of the cache key). Lean has no per-obligation time limit: its
+    deterministic limit is `maxHeartbeats` (thousands of small allocations per declaration; Lean's default is
+    200000), passed as `-D maxHeartbeats=N`; a candidate may raise it itself with `set_option`."""
+
+    max_heartbeats: int | None = None
+    extra_args: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        a = [] if self.max_heartbeats is None else ["-D", f"maxHeartbeats={self.max_heartbeats}"]
+        return a + list(self.extra_args)
+
+
+@dataclass(frozen=True)
+class LeanConfig(BackendConfig):
+    """`toolchain` is a `toolchains.lean.LeanInstall` (None: found on first use); `max_commands` is how many
+    commands one REPL process answers before it is replaced (long-lived REPLs degrade: LeanInteract #6, repl
+    #77)."""
+
+    options: LeanOptions = field(default_factory=LeanOptions)
+    max_commands: int = 200
