@@ -114,7 +114,8 @@ def parse_batch(stdout: str) -> BatchOutput:
 #: versions without error names. Only used to choose repair advice and the verdict class (parse/name errors are
 #: `error`, proof errors `failed`), never to decide that something is proved.
 _KINDS: list[tuple[str | None, re.Pattern[str], DiagnosticKind]] = [
-    ("lean.unknownIdentifier", re.compile(r"^unknown (identifier|constant|namespace)|^Unknown (identifier|constant)",
+    ("lean.unknownIdentifier", re.compile(r"^unknown (identifier|constant|namespace|module prefix|package)|^Unknown (identifier|constant)"
+                                          r"|^object file .* does not exist",
                                           re.I), DiagnosticKind.resolution),
     (None, re.compile(r"^unexpected token|^expected |^unterminated |^missing end of|^invalid syntax", re.I),
      DiagnosticKind.parse),

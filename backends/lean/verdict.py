@@ -14,6 +14,7 @@ Verdict rules (first match wins):
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,8 @@ def judge(t: Texts, report: IntegrityReport, run: LeanRun, probe: Probe, *, tool
     verdict, note = decide(run, diagnostics, violations, got)
     return FileResult(
         file=t.shown, verdict=verdict, diagnostics=diagnostics, integrity=violations, assumptions=report.assumptions,
-        members=members_of(t, diagnostics, violations, got), duration_s=round(time.monotonic() - started, 3),
+        members=[] if run.crashed or run.timed_out or run.killed_for_memory else members_of(
+            t, diagnostics, violations, got), duration_s=round(time.monotonic() - started, 3),
         toolchain=toolchain, command=run.command, exit_code=run.exit_code, cached=run.cached,
         verifier_crashed=run.crashed and not run.killed_for_memory, note=note)
 
@@ -176,7 +178,9 @@ def decide(run: LeanRun, diagnostics: list[Diagnostic], violations: list[Integri
     if run.killed_for_memory:
         return Verdict.error, "Lean went over its memory cap and was killed (raise it with --memory-mb)"
     if run.crashed:
-        tail = (run.stderr.strip().splitlines() or run.output.unparsed or ["no message"])[-1][:300]
+        lines = [l.strip() for l in run.stderr.strip().splitlines() if l.strip()]
+        told = [l for l in lines if not re.match(r"^(Aborted|Killed|Segmentation fault)\b", l)]
+        tail = (told or lines or run.output.unparsed or ["no message"])[-1][:300]
         return Verdict.error, f"Lean crashed (exit status {run.exit_code}): {tail}"
     if any(d.kind in _STATIC for d in errors):
         return Verdict.error, None

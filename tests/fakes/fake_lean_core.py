@@ -7,7 +7,7 @@ framing and answers, `#print axioms` wording) and decides what to say from simpl
 * axioms a declaration uses: `sorry` -> `sorryAx` (and a `hasSorry` warning on its name), `native_decide` ->
   `Lean.ofReduceBool` (with `FAKE_LEAN_NATIVE=old`) or `NAME._native.native_decide.ax_1_1` (the default, as
   since lean4 #12217), `simp` -> `propext`, `omega` -> `propext, Classical.choice, Quot.sound`, an `axiom NAME`
-  -> NAME; plus everything the declarations it mentions use (transitively);
+  -> NAME, the tactic `stop` (`repeat sorry`) -> `sorryAx` as `sorry` does; plus everything the declarations it mentions use (transitively);
 * `#print axioms [_root_.]NAME` -> an information message on its line: `'NAME' depends on axioms: [...]` or
   `'NAME' does not depend on any axioms` (`unknown constant` error for a name never declared);
 * `#eval IO.println "text"` -> an information message `text`; `#check e` -> an information message;
@@ -105,7 +105,7 @@ class Elab:
                 self.msg(n, 0, "information", stripped[len("#check"):].strip() + " : Prop")
             if current is not None:
                 for word in re.findall(r"[\w.'!?]+", code):
-                    if word == "sorry":
+                    if word in ("sorry", "stop"):  # `stop` is `repeat sorry`
                         if not current["sorry"]:
                             current["sorry"] = True
                             wording = ("declaration uses 'sorry'" if os.environ.get("FAKE_LEAN_SORRY_WORDING") == "old"

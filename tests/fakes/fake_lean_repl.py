@@ -5,7 +5,7 @@ allowed), `{"cmd": text, "env": n}` elaborates on top of environment n (`{"messa
 an unknown n); answers are `{"env", "messages"?, "sorries"?}` with severities `info`/`warning`/`error` (the REPL's
 names) and no `kind`. What it says comes from fake_lean_core.py; further directives in a command's text:
 `--! crash` (half an answer, then exit 1), `--! stackoverflow` (Lean's stack-overflow line, then SIGABRT),
-`--! hang`, `--! huge` (a 3 MB message), `--! unknown-fields` (extra fields), `--! slow` (2 s).
+`--! hang`, `--! huge` (a 3 MB message), `--! unknown-fields` (extra fields), `--! slow` (2 s), `--! memory` (400 MB resident, then hang).
 
 `FAKE_REPL_LOG` gets a line per process start and per command; after `FAKE_REPL_MAX_COMMANDS` commands the
 process dies (the reported wear of long-lived REPLs).
@@ -42,6 +42,11 @@ def answer(req: dict) -> dict:
         return {"message": "Could not parse JSON:\nno cmd"}
     flags = {d.split()[0]: d for _, d in directives(cmd)}
     if "hang" in flags:
+        time.sleep(3600)
+    if "memory" in flags:
+        hog = bytearray(400 * 1024 * 1024)  # noqa: F841 - resident: the session's memory cap must kill us
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
         time.sleep(3600)
     if "slow" in flags:
         time.sleep(2)
