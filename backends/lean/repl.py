@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 from pathlib import Path
 from typing import Any, Mapping
@@ -90,7 +91,11 @@ class ReplProcess:
         except (OSError, ValueError):
             pass
         if buf.strip():
-            self._answers.put(bytes(buf))  # the REPL ends its last answer at EOF without a blank line
+            try:  # a last answer without its blank line is still an answer; a torn one is a crash
+                json.loads(buf.decode("utf-8", "replace"))
+                self._answers.put(bytes(buf))
+            except ValueError:
+                pass
         self._answers.put(_EOF)
 
     def command(self, request: dict, timeout: float) -> dict:
@@ -137,9 +142,10 @@ class ReplProcess:
             time.sleep(0.05)
         if self.proc.killed_for_memory:
             return f"the REPL used more than {self.proc.memory_mb} MB and was killed"
-        tail = self.proc.stderr_tail().strip().splitlines()
+        lines = [line.strip() for line in self.proc.stderr_tail().strip().splitlines() if line.strip()]
+        told = [line for line in lines if not re.match(r"^(Aborted|Killed|Segmentation fault)\b", line)] or lines
         code = self.proc.returncode
-        return f"the REPL died (exit status {code}{'; ' + tail[-1][:200] if tail else ''})"
+        return f"the REPL died (exit status {code}{'; ' + told[-1][:200] if told else ''})"
 
     def close(self) -> None:
         """EOF ends the REPL politely; then the group is killed."""
