@@ -115,8 +115,8 @@ def test_a_forged_axioms_line_does_not_count(tmp_path, lean_backend):  # noqa: F
 
 
 def test_a_missing_kernel_answer_is_never_verified(tmp_path, lean_backend):  # noqa: F811
-    from backends.lean.runner import LeanRun
     from backends.lean.messages import BatchOutput
+    from backends.lean.runner import LeanRun
     from backends.lean.verdict import decide
 
     run = LeanRun(command=["lean"], exit_code=0, output=BatchOutput())

@@ -60,12 +60,12 @@ class LeanInstall:
         return self.lean
 
 
-def elan_bins(env: Mapping[str, str]) -> list[Path]:
-    """elan's bin folders: `$ELAN_HOME/bin` (when set), then `~/.elan/bin`."""
+def elan_bins(env: Mapping[str, str]) -> list[tuple[Path, str]]:
+    """elan's bin folders, with how to name them: `$ELAN_HOME/bin` (when set), then `~/.elan/bin`."""
     out = []
     if env.get("ELAN_HOME"):
-        out.append(expand(env["ELAN_HOME"], env) / "bin")
-    out.append(home(env) / ".elan" / "bin")
+        out.append((expand(env["ELAN_HOME"], env) / "bin", "$ELAN_HOME/bin"))
+    out.append((home(env) / ".elan" / "bin", "~/.elan/bin"))
     return out
 
 
@@ -85,10 +85,10 @@ def find_program(name: str, env: Mapping[str, str]) -> Found | None:
         return Found(on_path, "PATH")
     if name == "repl":
         return None
-    for folder in elan_bins(env):
+    for folder, shown in elan_bins(env):
         p = folder / f"{exe}{EXE}"
         if is_executable_file(p):
-            return Found(p, f"elan ({folder})")
+            return Found(p, f"elan ({shown})")
     return None
 
 

@@ -26,6 +26,10 @@ from verifier.models import Diagnostic, DiagnosticKind, Severity, WarningClass
 _SEVERITY = {"information": Severity.info, "info": Severity.info, "trace": Severity.info,
              "warning": Severity.warning, "error": Severity.error}
 SORRY_KIND = "hasSorry"
+#: `error_id`s of the diagnostics a warm session uses to hand over the REPL's `sorries` and the answers to the
+#: kernel-check probes (read by `verdict.judge_warm`)
+AXIOMS_ID = "qed.axioms"
+SORRY_ID = "hasSorry"
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,8 @@ from backends.base import CheckRequest, Session, SessionOutcome
 from verifier.errors import ToolchainError
 from verifier.models import Diagnostic, DiagnosticKind, Severity, WarningClass
 
-from .messages import message_of, to_diagnostic
+from .messages import AXIOMS_ID, SORRY_ID, message_of, to_diagnostic
 from .repl import ReplCrashed, ReplError, ReplProcess, ReplTimeout
-
-AXIOMS_ID = "qed.axioms"
-SORRY_ID = "hasSorry"
 
 
 class _Slot:
@@ -59,7 +56,7 @@ class LeanSession(Session):
     def outcome(self, file: Path, source: str, request: CheckRequest) -> SessionOutcome:
         """Elaborate `source` (with the kernel-check probes appended) on top of its header's environment."""
         from . import probe
-        from .backend import project_for
+        from .files import project_for
         from .syntax import header_split
         from .verdict import Texts, guard
 
@@ -146,7 +143,7 @@ class LeanSession(Session):
 def _read(path: Path | None) -> str | None:
     if path is None:
         return None
-    from .backend import read_source
+    from .files import read_source
 
     return read_source(path, "spec")
 

@@ -223,8 +223,8 @@ def judge_warm(t: Texts, report: IntegrityReport, outcome, *, toolchain: Toolcha
     """Feedback from a REPL session's outcome, or None when neither Lean nor the guard found anything (then only
     the batch command may say `verified`). Reads the probes' answers and the REPL's `sorries` from the outcome's
     diagnostics (`session.AXIOMS_ID`, `session.SORRY_ID`). The result is never `verified`."""
+    from .messages import AXIOMS_ID, SORRY_ID
     from .probe import _ANSWER
-    from .session import AXIOMS_ID, SORRY_ID
 
     got: dict[str, list[str] | None] = {}
     shown: list[Diagnostic] = []
