@@ -221,6 +221,11 @@ def test_lean_heartbeats_option_reaches_lean(tmp_path, fake_lean, monkeypatch): 
     assert "maxHeartbeats=400000" in json.loads(log.read_text().splitlines()[-1])["argv"]
 
 
+def test_time_limit_does_not_apply_to_lean(tmp_path, fake_lean):  # noqa: F811
+    r = CliRunner().invoke(main, ["verify", str(write(tmp_path, "d.lean", PLAIN)), "--time-limit", "5"])
+    assert r.exit_code == 2 and "--lean-heartbeats" in r.output
+
+
 def test_without_lean_the_error_names_the_fix(tmp_path, monkeypatch):
     for var in ("QED_LEAN", "QED_LAKE", "QED_LEAN_REPL", "ELAN_HOME"):
         monkeypatch.delenv(var, raising=False)

@@ -56,6 +56,9 @@ class LeanBackend(Backend):
         if not isinstance(opts, LeanOptions):
             raise BadInput(f"the Lean backend was given {type(opts).__name__} options",
                            fix="pass backends.lean.config.LeanOptions")
+        if request.time_limit_s is not None:
+            raise BadInput("Lean has no per-obligation time limit, so --time-limit does not apply to .lean files",
+                           fix="use --lean-heartbeats N (Lean's deterministic limit) and --timeout for the wall clock")
         if request.resource_limit is not None:
             from dataclasses import replace
 

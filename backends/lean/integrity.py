@@ -73,7 +73,7 @@ _FAMILY.update({"QED-L007": RuleFamily.frozen_code, "QED-L121": RuleFamily.verif
 ALLOWED_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
 #: options a candidate may set: limits and printing, nothing that switches a check off
 ALLOWED_OPTIONS = frozenset({"maxHeartbeats", "maxRecDepth", "synthInstance.maxHeartbeats", "synthInstance.maxSize",
-                             "exponentiation.threshold", "autoImplicit", "relaxedAutoImplicit", "diagnostics",
+                             "exponentiation.threshold", "diagnostics",
                              "maxSteps", "tactic.hygienic", "simprocs", "grind.warning"})
 _ALLOWED_OPTION_PREFIXES = ("linter.", "pp.", "trace.", "profiler")
 #: attributes that change how proofs are found or code is printed, never what a name means or what the kernel checks
