@@ -122,3 +122,19 @@ def test_qed_synth_command_on_a_lean_task(tmp_path, fake_lean):  # noqa: F811
     doc = json.loads(r.output[r.output.index("{"):])
     assert doc["status"] == "verified" and doc["artifact"].endswith("artifact.lean")
     assert doc["scripted_responses"] == 2
+
+
+def test_every_lean_example_task_is_usable(lean_backend):  # noqa: F811
+    """Each Lean example's contract or program passes the checks `qed synth` makes before it starts, and the
+    three modes are covered."""
+    modes = set()
+    for path in sorted(EX.glob("*.yaml")):
+        task = load_task(path)
+        modes.add(task.mode)
+        if task.spec is not None:
+            assert lean_backend.contract_problems(task.spec) == [], path.name
+        if task.program is not None:
+            assert lean_backend.program_problems(task.program) == [], path.name
+    assert {m.value for m in modes} == {"implement", "annotate", "from_description"}
+    # a program with a definition left as `sorry` is no program to annotate
+    assert any("has no code" in p for p in lean_backend.program_problems(EX / "abs.spec.lean"))
