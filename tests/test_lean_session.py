@@ -103,7 +103,7 @@ def test_the_pool_is_keyed_by_import_header(tmp_path, lean_backend, repl_log):  
             assert warm(lean_backend, s, write(tmp_path, "d.lean", header + PLAIN)).clean
         assert starts(repl_log) == 2  # two headers, two processes; the third check reused the first
         warm(lean_backend, s, write(tmp_path, "d.lean", "import Init\n" + PLAIN))
-        assert starts(repl_log) == 3 and len(s._slots) == 2  # pool size 2: the least recently used one closed
+        assert starts(repl_log) == 3 and len(s._slots) == 2  # 2 headers per session: the least recently used closed
 
 
 def test_processes_are_replaced_before_they_wear_out(tmp_path, fake_lean, monkeypatch, repl_log):  # noqa: F811
@@ -169,9 +169,21 @@ def test_partial_lines_are_assembled_into_one_answer(tmp_path):
         proc.close()
 
 
+def test_progress_text_before_an_answer_is_skipped(tmp_path):
+    chatty = write(tmp_path, "c.py", "import sys\nfor l in sys.stdin:\n    if not l.strip():\n"
+                                     "        print('Processing incremental state [pos: 0..3]:\\ndef\\n')\n"
+                                     "        print('{\"env\": 7}'); print(); sys.stdout.flush()\n")
+    proc = ReplProcess([sys.executable, str(chatty)])
+    try:
+        assert proc.command({"cmd": "def"}, 10) == {"env": 7}
+        assert "Processing incremental state" in proc.last_noise
+    finally:
+        proc.close()
+
+
 def test_protocol_errors(tmp_path):
     garbage = write(tmp_path, "g.py", "import sys\nfor l in sys.stdin:\n    if not l.strip():\n"
-                                      "        print('not json at all'); print(); sys.stdout.flush()\n")
+                                      "        print('{not json at all'); print(); sys.stdout.flush()\n")
     proc = ReplProcess([sys.executable, str(garbage)])
     with pytest.raises(ReplProtocolError):
         proc.command({"cmd": "x"}, 10)

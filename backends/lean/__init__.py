@@ -65,7 +65,7 @@ class LeanPlugin(BackendPlugin):
         if config is None:
             config = self.config()
         elif not isinstance(config, LeanConfig):
-            config = LeanConfig(toolchain=config.toolchain, cache=config.cache, sessions=config.sessions)
+            config = LeanConfig(toolchain=config.toolchain, cache=config.cache)
         return LeanBackend(self, config)
 
     def toolchain_status(self, env: Mapping[str, str]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backends.base import BackendConfig, BackendOptions
+from backends.base import BackendConfig, BackendOptions, SessionConfig
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,10 @@ class LeanOptions(BackendOptions):
 class LeanConfig(BackendConfig):
     """`toolchain` is a `toolchains.lean.LeanInstall` (None: found on first use); `max_commands` is how many
     commands one REPL process answers before it is replaced (long-lived REPLs degrade: LeanInteract #6, repl
-    #77)."""
+    #77); `headers_per_session` how many REPL processes (one per import header) a session keeps. A REPL that
+    imports Mathlib holds several GB, so the memory cap of a session's process group is 8 GB by default."""
 
     options: LeanOptions = field(default_factory=LeanOptions)
+    sessions: SessionConfig = field(default_factory=lambda: SessionConfig(memory_mb=8192))
     max_commands: int = 200
+    headers_per_session: int = 2

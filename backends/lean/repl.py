@@ -1,7 +1,8 @@
 """The Lean REPL protocol (leanprover-community/repl) over a child's stdin/stdout.
 
 Framing (`REPL/Main.lean`): a request is one JSON object followed by a blank line; the answer is JSON
-(pretty-printed over several lines) followed by a blank line. Requests used here: `{"cmd": text}` (a fresh
+(pretty-printed over several lines) followed by a blank line; text between blank lines that does not start
+with `{` is not an answer (some REPL versions print progress text on stdout) and is skipped. Requests used here: `{"cmd": text}` (a fresh
 environment: the only place `import` is allowed) and `{"cmd": text, "env": n}` (elaborate on top of snapshot `n`,
 which stays unchanged, so one header environment serves every later command). Answers: `{"env": n, "messages"?:
 [...], "sorries"?: [...]}` (empty lists omitted; unknown fields ignored), or `{"message": "..."}` for a REPL-level
@@ -54,6 +55,8 @@ class ReplProcess:
         self.argv = argv
         self.proc = procs.spawn(argv, cwd=cwd, env=env, memory_mb=memory_mb)
         self.commands = 0
+        self.noise = 0  # bytes of stdout text that were no answer
+        self.last_noise = ""
         self._answers: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         threading.Thread(target=self._read, name=f"lean-repl-{self.proc.pid}", daemon=True).start()
@@ -83,8 +86,19 @@ class ReplProcess:
                         width = 2
                     if end < 0:
                         break
-                    self._answers.put(bytes(buf[:end]))
+                    chunk_text = bytes(buf[:end])
                     del buf[:end + width]
+                    if chunk_text.lstrip().startswith(b"{"):
+                        self._answers.put(chunk_text)
+                    else:
+                        # not an answer: some REPL versions print progress text on stdout before the JSON
+                        # ("Processing incremental state ..."); kept for messages, bounded
+                        self.noise += len(chunk_text)
+                        self.last_noise = chunk_text[-300:].decode("utf-8", "replace")
+                        if self.noise > MAX_ANSWER_BYTES:
+                            self._answers.put(ReplProtocolError(f"more than {MAX_ANSWER_BYTES >> 20} MB of text that "
+                                                                f"is no answer; last: {self.last_noise[:120]!r}"))
+                            return
                 if len(buf) > MAX_ANSWER_BYTES:
                     self._answers.put(ReplProtocolError(f"an answer of more than {MAX_ANSWER_BYTES >> 20} MB"))
                     return

@@ -102,7 +102,7 @@ class LeanSession(Session):
             self._slots.move_to_end(key)
             return slot
         self._drop(key)
-        while len(self._slots) >= max(1, self.config.sessions.pool_size):
+        while len(self._slots) >= max(1, self.config.headers_per_session):
             _, old = self._slots.popitem(last=False)
             old.proc.close()
         argv = [str(self.repl_path)]
