@@ -233,3 +233,24 @@ def test_without_lean_the_error_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     r = CliRunner().invoke(main, ["verify", str(write(tmp_path, "d.lean", PLAIN))])
     assert r.exit_code == 3 and "qed toolchain install lean" in r.output and "QED_LEAN" in r.output
+
+
+def test_a_statement_whose_meaning_changed_is_rejected(tmp_path, lean_backend):  # noqa: F811
+    """The text rules see nothing wrong, but Lean elaborates the contract theorem differently in the candidate (the
+    fake's `--! type` directive stands for a change of surroundings, e.g. an instance the rules did not know):
+    the statements compared through `set_option pp.all true in #check` differ, so it is rejected."""
+    text = GOOD + "--! type myAbs_spec_satisfied : ∀ (x : Int) (h : False), True\n"
+    res = check(lean_backend, write(tmp_path, "c.lean", text), contract=SPEC)
+    assert res.verdict == "rejected"
+    [v] = res.integrity
+    assert v.rule == "QED-L122" and v.family == "contract" and v.member == "myAbs_spec_satisfied"
+    assert "(h : False)" in v.message and v.line == 17
+    # the same candidate with the statement Lean gives the contract is accepted
+    res = check(lean_backend, write(tmp_path, "d.lean", GOOD), contract=SPEC)
+    assert res.verdict == "verified"
+
+
+def test_a_program_to_annotate_must_elaborate(tmp_path, lean_backend):  # noqa: F811
+    program = write(tmp_path, "p.lean", (EX / "sumto.program.lean").read_text() + "--! error unexpected token\n")
+    with pytest.raises(BadInput, match="the program does not elaborate"):
+        check(lean_backend, EX / "sumto.lean", program=program)

@@ -84,19 +84,23 @@ class LeanBackend(Backend):
         opts = self.options_for(request)
         project = project_for(t.file, t.spec, t.program)
         report = guard(t)  # before Lean starts: the probes are the names the guard found
-        p = probe.build(t.source, report.probe_names)
+        given, given_path = t.given
+        compared = report.probe_names if given is not None else []
+        p = probe.build(t.source, report.probe_names, compared)
         mem = request.memory_mb
         run = self.runner.begin(t.file.name, t.source + p.text, project, opts, request.timeout,
                                 self.config.cache.enabled, mem)
-        spec_run = None
-        if t.spec is not None:
+        spec_run = given_probe = None
+        if given is not None:
             try:
-                spec_run = self.runner.begin(t.spec.name, t.spec_source or "", project_for(t.spec) or project,
-                                             LeanOptions(), request.timeout, self.config.cache.enabled, mem)
+                given_probe = probe.build(given, [], compared, axioms=False)
+                spec_run = self.runner.begin(Path(given_path).name, given + given_probe.text,
+                                             project_for(Path(given_path)) or project, LeanOptions(), request.timeout,
+                                             self.config.cache.enabled, mem)
             except BaseException:
                 run.cancel()
                 raise
-        return LeanPendingCheck(self, t, report, p, run, spec_run, start)
+        return LeanPendingCheck(self, t, report, p, run, spec_run, start, given_probe)
 
     # -- capabilities
 
@@ -172,9 +176,9 @@ class LeanPendingCheck(PendingCheck):
     """A check whose Lean run has started."""
 
     def __init__(self, backend: LeanBackend, texts: Texts, report, probe, run: PendingRun,
-                 spec_run: PendingRun | None, started: float):
+                 spec_run: PendingRun | None, started: float, given_probe=None):
         self.backend, self.texts, self.report, self.probe = backend, texts, report, probe
-        self.run, self.spec_run, self.started = run, spec_run, started
+        self.run, self.spec_run, self.started, self.given_probe = run, spec_run, started, given_probe
 
     def cancel(self) -> None:
         for r in (self.run, self.spec_run):
@@ -182,14 +186,20 @@ class LeanPendingCheck(PendingCheck):
                 r.cancel()
 
     def finish(self) -> FileResult:
+        from .probe import statements
         from .verdict import check_spec, judge
 
         try:
+            given = None
             if self.spec_run is not None:
-                check_spec(self.spec_run.result(), self.texts.spec)
+                given_run = self.spec_run.result()
+                _, given_path = self.texts.given
+                check_spec(given_run, Path(given_path), self.given_probe,
+                           "program" if self.texts.program is not None else "spec")
+                given = statements(given_run.output.messages, self.given_probe)
             run = self.run.result()
             return judge(self.texts, self.report, run, self.probe, toolchain=self.backend.toolchain(),
-                         started=self.started)
+                         started=self.started, given_statements=given)
         except BaseException:
             self.cancel()
             raise

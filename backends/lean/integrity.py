@@ -44,6 +44,7 @@ Rule table (ids are stable; new rules get new ids):
 | QED-L114 | `module` (the module system, in which `#print axioms` cannot run) |
 | QED-L120 | the kernel check: a contract declaration depends on `sorryAx`, `Lean.ofReduceBool`, a `native_decide` axiom or any axiom other than `propext`, `Classical.choice`, `Quot.sound` (and the contract's own) |
 | QED-L121 | Lean itself reports a declaration that uses `sorry` (message kind `hasSorry`, the REPL's `sorries`) |
+| QED-L122 | the elaborated statement of a contract declaration (`set_option pp.all true in #check @X`, in the candidate and in the contract) differs: its text is unchanged but its surroundings changed what it means |
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ RULES: dict[str, str] = {
     "QED-L109": "attribute not allowed", "QED-L110": "new instance", "QED-L111": "variable/include",
     "QED-L112": "native_decide", "QED-L113": "imports changed", "QED-L114": "module system",
     "QED-L120": "kernel: axiom not allowed", "QED-L121": "Lean reports sorry",
+    "QED-L122": "elaborated statement differs",
 }
 _FAMILY = {r: RuleFamily.contract for r in ("QED-L001", "QED-L002", "QED-L003", "QED-L004", "QED-L005",
                                             "QED-L006", "QED-L008", "QED-L113")}

@@ -35,7 +35,7 @@ from verifier.models import (
 from .integrity import IntegrityReport, check_integrity, judge_axioms
 from .lexer import LexError
 from .messages import LeanMessage, to_diagnostic
-from .probe import Probe, answers, is_probe_message
+from .probe import Probe, answers, is_probe_message, statements
 from .runner import LeanRun
 from .syntax import outline
 
@@ -131,11 +131,15 @@ def members_of(t: Texts, diagnostics: list[Diagnostic], violations: list[Integri
 
 
 def judge(t: Texts, report: IntegrityReport, run: LeanRun, probe: Probe, *, toolchain: ToolchainRef,
-          started: float) -> FileResult:
-    """One `FileResult` from the guard's report and what Lean said (see the module docstring)."""
+          started: float, given_statements: dict[str, str] | None = None) -> FileResult:
+    """One `FileResult` from the guard's report and what Lean said (see the module docstring).
+    `given_statements`: the contract's (or program's) elaborated statements, compared with the candidate's."""
     diagnostics = diagnostics_of(run.output.messages, t, probe)
     got = answers(run.output.messages, probe)
     violations = list(report.violations)
+    if given_statements:
+        violations += statement_violations(given_statements, statements(run.output.messages, probe), violations,
+                                           t, _decl_lines(t))
     violations += sorry_violations(run.output.messages, t, violations)
     kernel = judge_axioms(got, report, t.shown, _decl_lines(t))
     violations += _dedupe(kernel, violations)
@@ -146,6 +150,31 @@ def judge(t: Texts, report: IntegrityReport, run: LeanRun, probe: Probe, *, tool
             t, diagnostics, violations, got), duration_s=round(time.monotonic() - started, 3),
         toolchain=toolchain, command=run.command, exit_code=run.exit_code, cached=run.cached,
         verifier_crashed=run.crashed and not run.killed_for_memory, note=note)
+
+
+STATEMENT_RULE = "QED-L122"
+
+
+def statement_violations(given: dict[str, str], got: dict[str, str], found: list[IntegrityViolation], t: Texts,
+                         lines: dict[str, int | None]) -> list[IntegrityViolation]:
+    """QED-L122 for each contract declaration whose elaborated statement (`#check` with `pp.all`) differs from the
+    contract's, unless the guard already reported that declaration."""
+    reported = {v.member for v in found if v.member}
+    out = []
+    for name, want in given.items():
+        have = got.get(name)
+        if have is None or have == want or name in reported:
+            continue
+        out.append(IntegrityViolation(
+            rule=STATEMENT_RULE, family=RuleFamily.contract, file=t.shown, line=lines.get(name), member=name,
+            message=f"the statement of `{name}` means something else in your file than in the contract: Lean "
+                    f"elaborates it as `{_cut(have)}` but the contract's as `{_cut(want)}`. Remove what changes it "
+                    f"(instances, `variable`s, notation, `open`s placed before it)."))
+    return out
+
+
+def _cut(text: str, n: int = 240) -> str:
+    return text if len(text) <= n else text[:n] + " ..."
 
 
 def _decl_lines(t: Texts) -> dict[str, int | None]:
@@ -199,22 +228,23 @@ def decide(run: LeanRun, diagnostics: list[Diagnostic], violations: list[Integri
     return Verdict.verified, None
 
 
-def check_spec(run: LeanRun, spec: Path) -> None:
-    """A contract must itself elaborate (`sorry` allowed), or nothing can be compared against it."""
-    errors = [m for m in run.output.messages if m.is_error]
+def check_spec(run: LeanRun, spec: Path, probe: Probe | None = None, what: str = "spec") -> None:
+    """A contract (or a program to annotate) must itself elaborate (`sorry` allowed), or nothing can be compared
+    against it. Messages on the appended probe lines are not the contract's."""
+    errors = [m for m in run.output.messages if m.is_error and not (probe is not None and is_probe_message(m, probe))]
     if run.timed_out or run.crashed:
-        raise BadInput(f"Lean could not check the spec {spec} ({'timed out' if run.timed_out else 'crashed'})",
+        raise BadInput(f"Lean could not check the {what} {spec} ({'timed out' if run.timed_out else 'crashed'})",
                        fix="check the contract alone first: `lean SPEC.lean`")
     if not errors:
         return
     first = errors[0]
     unknown = [m for m in errors if to_diagnostic(m, str(spec)).kind == DiagnosticKind.resolution]
     if unknown:
-        raise BadInput(f"the spec {spec} does not stand alone: line {unknown[0].line}: {unknown[0].data.splitlines()[0]}"
+        raise BadInput(f"the {what} {spec} does not stand alone: line {unknown[0].line}: {unknown[0].data.splitlines()[0]}"
                        f" (a candidate may not define what the contract means)",
                        fix="define every name the contract uses in the spec itself: `lean SPEC.lean` must accept "
                            "it with only `sorry` warnings")
-    raise BadInput(f"the spec does not elaborate ({spec}:{first.line}: {first.data.splitlines()[0] if first.data else ''})",
+    raise BadInput(f"the {what} does not elaborate ({spec}:{first.line}: {first.data.splitlines()[0] if first.data else ''})",
                    fix="fix the contract first: `lean SPEC.lean` must accept it with only `sorry` warnings")
 
 

@@ -11,6 +11,9 @@ framing and answers, `#print axioms` wording) and decides what to say from simpl
 * `#print axioms [_root_.]NAME` -> an information message on its line: `'NAME' depends on axioms: [...]` or
   `'NAME' does not depend on any axioms` (`unknown constant` error for a name never declared);
 * `#eval IO.println "text"` -> an information message `text`; `#check e` -> an information message;
+  `set_option pp.all true in #check @NAME` -> `@NAME <its signature text, whitespace normalised>` (a stand-in for
+  the elaborated statement; `--! type NAME TEXT` makes it TEXT instead, to stand for an elaboration that differs
+  although the text does not);
 * `import M`: `Init`, `Std`, `Lean` always resolve; `Mathlib...` only when `LEAN_PATH` is set (as `lake env`
   does), else the error `unknown module prefix 'Mathlib'`;
 * directives in `--!` comments: `--! error TEXT` / `--! warning TEXT` (a message on that line; `\\n` in TEXT is a
@@ -79,7 +82,8 @@ class Elab:
                 name = m.group("name").replace("«", "").replace("»", "")
                 full = name[len("_root_."):] if name.startswith("_root_.") else ".".join([*namespaces, name])
                 current = {"name": full, "line": n, "col": code.index(m.group("name")), "kind": m.group("kind"),
-                           "axioms": set(), "uses": set(), "sorry": False, "native": False}
+                           "axioms": set(), "uses": set(), "sorry": False, "native": False,
+                           "sig": self._signature(lines, i, m.end())}
                 if m.group("kind") == "axiom":
                     current["axioms"].add(full)
                 self.decls[full] = current
@@ -101,6 +105,8 @@ class Elab:
             elif stripped.startswith("#eval"):
                 s = re.search(r'"((?:[^"\\]|\\.)*)"', stripped)
                 self.msg(n, 0, "information", (s.group(1) if s else "()").replace("\\n", "\n"))
+            elif stripped.startswith("set_option pp.all true in #check @"):
+                self._check(n, stripped.split("@", 1)[1].strip())
             elif stripped.startswith("#check"):
                 self.msg(n, 0, "information", stripped[len("#check"):].strip() + " : Prop")
             if current is not None:
@@ -132,6 +138,27 @@ class Elab:
                     if k:
                         kind, body = k.group(1), body[k.end():]
                     self.msg(n, 2, sev, body.replace("\\n", "\n"), kind)
+
+    @staticmethod
+    def _signature(lines: list[str], i: int, start: int) -> str:
+        """The declaration's text from after its name to its `:=` (or the end of the declaration)."""
+        parts = [code_of(lines[i])[start:]]
+        j = i + 1
+        while ":=" not in " ".join(parts) and j < len(lines) and not COMMAND.match(code_of(lines[j])):
+            parts.append(code_of(lines[j]))
+            j += 1
+        return " ".join(" ".join(parts).split(":=", 1)[0].split())
+
+    def _check(self, n: int, name: str) -> None:
+        """`set_option pp.all true in #check @X`: `@X : <its signature>` (`--! type X TEXT` overrides it, to
+        stand for an elaboration that differs where the text does not)."""
+        plain = name[len("_root_."):] if name.startswith("_root_.") else name
+        plain = plain.replace("«", "").replace("»", "")
+        if plain not in self.decls:
+            self.msg(n, 0, "error", f"unknown constant '{plain}'", "lean.unknownIdentifier._namedError")
+            return
+        override = [d.split(None, 2)[2] for _, d in directives(self.text) if d.startswith(f"type {plain} ")]
+        self.msg(n, 0, "information", f"@{plain} {override[-1] if override else self.decls[plain].get('sig', '')}")
 
     def axioms_of(self, name: str, seen: set | None = None) -> set:
         seen = set() if seen is None else seen
