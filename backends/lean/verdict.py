@@ -4,8 +4,8 @@ Verdict rules (first match wins):
 1. the run was killed at the wall-clock limit -> `timeout`;
 2. Lean crashed or was killed at its memory cap -> `error` (a crash: `verifier_crashed`);
 3. a parse error or an unknown name -> `error`;
-4. the guard found a violation, Lean reported a `sorry` (`hasSorry`), or the kernel check found a forbidden
-   axiom -> `rejected`;
+4. the guard found a violation, Lean reported a `sorry` (`hasSorry`), the kernel check found a forbidden axiom,
+   or a contract declaration's elaborated statement differs from the contract's -> `rejected`;
 5. any other error (unsolved goals, a type mismatch, a failing tactic) -> `failed`; only heartbeat/recursion
    limits -> `timeout`;
 6. exit status 0, no error, and a `#print axioms` answer for every probed declaration -> `verified`. Anything
