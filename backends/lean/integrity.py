@@ -215,8 +215,7 @@ def scan_escapes(cmd: Command, col: _Collector, *, given_variables: bool = False
         col.add("QED-L111", f"`{cmd.kind}` is not given by the contract.", cmd.line)
     if cmd.kind == "instance" and not contract_decl:
         col.add("QED-L110", f"a new instance{' `' + cmd.name + '`' if cmd.name else ''}.", cmd.line, member)
-    if cmd.kind == "opaque":
-        pass  # judged against the contract (QED-L105); a helper `opaque` cannot be unfolded, so proves nothing
+    # an `opaque` is judged against the contract (QED-L105); a helper `opaque` cannot be unfolded, so proves nothing
     attr_tokens = list(cmd.attributes) + (cmd.signature if cmd.kind == "attribute" else [])
     for name, tok in _attribute_names(attr_tokens):
         base = name.split(".")[-1]
@@ -303,7 +302,6 @@ def _compare(spec: Outline, cand: Outline, col: _Collector, report: IntegrityRep
     spec_decls = spec.by_name()
     cand_decls = cand.by_name()
     given = {_norm(c.tokens) for c in spec.commands if not c.to_fill}
-    given_kinds = {c.kind for c in spec.commands}
     # -- the contract's declarations
     for name, [sc, *_] in spec_decls.items():
         if sc.kind == "axiom":
@@ -344,8 +342,6 @@ def _compare(spec: Outline, cand: Outline, col: _Collector, report: IntegrityRep
         if not sc.to_fill and _norm(cc.body) != _norm(sc.body):
             col.add("QED-L004", f"`{name}` is fixed by the contract: restore its body exactly as given (put your "
                                 f"work in new helper lemmas).", where, name)
-        if sc.to_fill and cc.to_fill:
-            pass  # reported as `sorry` by the escape scan
     # -- the contract's other commands, in order
     structural = [c for c in spec.commands if not (c.is_decl and c.full_name) and c.kind != "example"]
     cand_norms = [_norm(c.tokens) for c in cand.commands]
@@ -364,7 +360,7 @@ def _compare(spec: Outline, cand: Outline, col: _Collector, report: IntegrityRep
         if extra:
             col.add("QED-L113", f"`{extra[0]}` is not among the contract's imports.", None)
     # -- what the candidate adds
-    used = _idents(list(spec_decls_flat(spec)))
+    used = _idents([c for c in spec.decls() if c.full_name])
     spec_names = set(spec_decls)
     for cmd in cand.commands:
         is_given = _norm(cmd.tokens) in given
@@ -373,8 +369,6 @@ def _compare(spec: Outline, cand: Outline, col: _Collector, report: IntegrityRep
                 scan_escapes(cmd, col, contract_decl=True)
             continue
         if is_given:
-            continue
-        if cmd.kind in ("variable", "include", "omit") and cmd.kind in given_kinds and _norm(cmd.tokens) in given:
             continue
         scan_escapes(cmd, col)
         if cmd.is_decl and cmd.full_name:
@@ -386,10 +380,6 @@ def _compare(spec: Outline, cand: Outline, col: _Collector, report: IntegrityRep
             col.add("QED-L007", f"annotate mode: the program's code is frozen, so the new `{cmd.kind}` is not "
                                 f"allowed; add only theorems and lemmas (and fill the `sorry` proofs).", cmd.line,
                     cmd.full_name)
-
-
-def spec_decls_flat(spec: Outline) -> list[Command]:
-    return [c for c in spec.decls() if c.full_name]
 
 
 def obligations(source: str) -> list[str]:

@@ -152,9 +152,7 @@ def kind_of(msg: LeanMessage) -> DiagnosticKind:
     for _prefix, rx, kind in _KINDS:
         if rx.search(text):
             return kind
-    if msg.severity == "warning":
-        return DiagnosticKind.warning
-    return DiagnosticKind.other if msg.is_error else DiagnosticKind.other
+    return DiagnosticKind.warning if msg.severity == "warning" else DiagnosticKind.other
 
 
 def to_diagnostic(msg: LeanMessage, file: str) -> Diagnostic:

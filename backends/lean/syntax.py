@@ -167,9 +167,6 @@ def _parse(tokens: list[Token], namespace: str) -> Command:
             "(", "[", "{", "⦃", ":", ":=", "|", "⟨") and tokens[j].kind in ("ident",):
         cmd.name = tokens[j].text
         j += 1
-    if kind == "instance" and j < len(tokens) and tokens[j].text == "(" and j + 2 < len(tokens) and \
-            tokens[j + 1].text == "priority":
-        pass  # `instance (priority := low) foo : C` -- the name, if any, follows the priority
     if cmd.name is not None:
         plain = cmd.name.replace("«", "").replace("»", "")
         if plain.startswith("_root_."):
