@@ -147,6 +147,14 @@ def test_a_hang_is_killed_at_the_timeout(tmp_path, lean_backend):  # noqa: F811
     assert res.verdict == "timeout" and time.monotonic() - start < 15
 
 
+def test_the_memory_cap_is_an_error_and_exit_3(tmp_path, fake_lean):  # noqa: F811
+    f = write(tmp_path, "d.lean", "--! memory\n" + PLAIN)
+    r = CliRunner().invoke(main, ["verify", str(f), "--memory-mb", "150", "--json"])
+    assert r.exit_code == 3
+    res = json.loads(r.output)["results"][0]
+    assert res["verdict"] == "error" and "memory cap" in res["note"] and res["verifier_crashed"]
+
+
 def test_huge_output_is_read(tmp_path, lean_backend):  # noqa: F811
     res = check(lean_backend, write(tmp_path, "d.lean", "--! huge 15\n" + PLAIN), timeout=120)
     assert res.verdict == "verified"  # 15 MB of information messages, none of them a problem

@@ -149,7 +149,7 @@ def judge(t: Texts, report: IntegrityReport, run: LeanRun, probe: Probe, *, tool
         members=[] if run.crashed or run.timed_out or run.killed_for_memory else members_of(
             t, diagnostics, violations, got), duration_s=round(time.monotonic() - started, 3),
         toolchain=toolchain, command=run.command, exit_code=run.exit_code, cached=run.cached,
-        verifier_crashed=run.crashed and not run.killed_for_memory, note=note)
+        verifier_crashed=run.crashed or run.killed_for_memory, note=note)
 
 
 STATEMENT_RULE = "QED-L122"

@@ -38,6 +38,11 @@ def main(argv: list[str]) -> int:
     out = sys.stdout
     if "hang" in flags:
         time.sleep(3600)
+    if "memory" in flags:  # 400 MB resident, then hang: the memory cap must kill the group
+        hog = bytearray(400 * 1024 * 1024)
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
+        time.sleep(3600)
     elab = Elab(text, lean_path=bool(os.environ.get("LEAN_PATH")))
 
     def emit(m: dict) -> None:

@@ -18,7 +18,8 @@ framing and answers, `#print axioms` wording) and decides what to say from simpl
   does), else the error `unknown module prefix 'Mathlib'`;
 * directives in `--!` comments: `--! error TEXT` / `--! warning TEXT` (a message on that line; `\\n` in TEXT is a
   newline; a leading `[kind] ` sets the message kind), `--! crash` (a torn JSON line, then SIGABRT),
-  `--! stackoverflow` (Lean's stack-overflow line on stderr, then SIGABRT), `--! hang`, `--! huge MB` (that many
+  `--! stackoverflow` (Lean's stack-overflow line on stderr, then SIGABRT), `--! hang`, `--! memory` (400 MB, then
+  hang), `--! huge MB` (that many
   MB of information messages), `--! garbage` (a line that is not JSON), `--! old` (no `kind`/`isSilent`/
   `keepFullRange` fields, as old Lean versions), `--! unknown-fields` (extra fields a later Lean might add).
 
