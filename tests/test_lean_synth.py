@@ -60,10 +60,9 @@ def test_wrong_sorry_native_then_right(tmp_path, lean_backend, session):  # noqa
     assert checked[-1] == "batch"  # and the verdict came from `lean --json`
 
 
-def test_the_kernel_check_catches_native_decide_the_text_rules_cannot_see(tmp_path, lean_backend):  # noqa: F811
-    """A proof through a lemma from another file cannot be seen by the token rules; the axioms can. Here the
-    escape hides in a helper whose name the token scan does know, so this asserts the kernel answer alone by
-    checking its rule id is present."""
+def test_native_decide_in_a_helper_rejects_the_candidate(tmp_path, lean_backend):  # noqa: F811
+    """The escape may hide in a helper lemma the contract theorem uses: the token rule finds it there, and the
+    kernel check finds the helper's axiom in the contract theorem's answer (reported once, for the helper)."""
     from backends.base import CheckRequest
 
     text = HEAD + "theorem helper : True := by native_decide\n\n-- proof\n" + STATEMENT + \
@@ -72,7 +71,8 @@ def test_the_kernel_check_catches_native_decide_the_text_rules_cannot_see(tmp_pa
     f.write_text(text)
     res = lean_backend.check(CheckRequest(file=f, contract=EX / "abs.spec.lean"))
     assert res.verdict == "rejected"
-    assert {"QED-L112"} <= {v.rule for v in res.integrity}
+    rules = {(v.rule, v.member) for v in res.integrity}
+    assert ("QED-L112", "helper") in rules and ("QED-L120", "myAbs_spec_satisfied") in rules
 
 
 def test_from_description_writes_a_contract_then_implements_it(tmp_path, lean_backend):  # noqa: F811
