@@ -195,3 +195,17 @@ def test_protocol_errors(tmp_path):
     with pytest.raises(ReplTimeout):
         mute.command({"cmd": "x"}, 1)
     assert not mute.alive
+
+
+def test_a_session_in_a_lake_project_runs_the_repl_through_lake_env(tmp_path, lean_backend, repl_log):  # noqa: F811
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lakefile.toml").write_text('name = "proj"\n[[require]]\nname = "mathlib"\n')
+    text = "import Mathlib.Tactic\n\n" + PLAIN
+    with lean_backend.open_session() as s:
+        w = warm(lean_backend, s, write(project, "A.lean", text))
+        assert w.clean and w.answered, w.detail  # `import Mathlib` resolved: the fake REPL saw lake's LEAN_PATH
+        loose = tmp_path / "loose"
+        loose.mkdir()
+        w = warm(lean_backend, s, write(loose, "A.lean", text))
+        assert not w.answered and "could not elaborate the imports" in w.detail
