@@ -15,7 +15,6 @@ from .manifest import ToolchainSpec, load_manifest
 from .paths import EXE, expand, home, is_executable_file, which
 from .probe import ProbeResult, probe_version
 
-LEAN_VERSION_RE = r"Lean \(version (?P<full>(?P<v>\d+\.\d+\.\d+(?:-rc\d+)?)[^,)]*)"
 FSTAR_VERSION_RE = r"F\* (?P<full>v?(?P<v>[0-9][0-9A-Za-z.~+_-]*))"
 Z3_VERSION_RE = r"Z3 version (?P<v>\d+\.\d+\.\d+)"
 
@@ -119,18 +118,7 @@ def _probe_row(
     return row, pr
 
 
-def lean_status(env: Mapping[str, str]) -> ToolchainStatus:
-    """Lean's row: `lean` on PATH or in `~/.elan/bin`, version from `lean --version`."""
-    spec = load_manifest().get("lean")
-    elan_bin = home(env) / ".elan" / "bin"
-    exe, how = which("lean", env), "PATH"
-    if exe is None and is_executable_file(elan_bin / f"lean{EXE}"):
-        exe, how = elan_bin / f"lean{EXE}", "elan (~/.elan/bin)"
-    row, _ = _probe_row(spec, exe, how if exe else None, LEAN_VERSION_RE, env, "Lean not found")
-    tools = [t for t in ("elan", "lake") if which(t, env) or is_executable_file(elan_bin / f"{t}{EXE}")]
-    extra = f"with {', '.join(tools)}" if tools else "no elan/lake found"
-    row.note = f"{spec.note}; {extra}" if spec.note else extra
-    return row
+# Lean's row: `toolchains.lean.lean_status` (it reports lake, the REPL, elan and the project's lean-toolchain too).
 
 
 def _fstar_z3(exe: Path, want: str, env: Mapping[str, str]) -> SolverStatus:
