@@ -156,7 +156,7 @@ class ReplProcess:
             time.sleep(0.05)
         if self.proc.killed_for_memory:
             return f"the REPL used more than {self.proc.memory_mb} MB and was killed"
-        lines = [line.strip() for line in self.proc.stderr_tail().strip().splitlines() if line.strip()]
+        lines = [line.strip() for line in self.proc.stderr_tail(settle=1.0).strip().splitlines() if line.strip()]
         told = [line for line in lines if not re.match(r"^(Aborted|Killed|Segmentation fault)\b", line)] or lines
         code = self.proc.returncode
         return f"the REPL died (exit status {code}{'; ' + told[-1][:200] if told else ''})"
