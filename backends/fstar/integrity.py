@@ -178,7 +178,7 @@ def _decl_escapes(decl: Decl) -> list[Finding]:
                                 f"`--z3rlimit` if you need more solver time).", t)
             elif t.text in _EFFECT_WORDS and t.kind == "ident":
                 add("QED-F105", f"`{t.text}` at line {t.line} defines an effect, whose combinators F* trusts in "
-                                f"ways the contract does not allow: implement the contract with the standard "
+                                f"ways the contract does not allow: remove it and implement the contract with the standard "
                                 f"effects (Tot, Lemma, Pure, ST, ...).", t)
             i = j
             continue
