@@ -92,9 +92,9 @@ def classify(message: str, number: int | None, severity: Severity) -> tuple[Diag
     if smt or "failed to prove" in low:
         if "decrease" in low or "termination" in low:
             return DiagnosticKind.decreases, "SMT"
-        if "postcondition" in low:
+        if "postcondition" in low.replace("-", ""):
             return DiagnosticKind.postcondition, "SMT"
-        if "precondition" in low:
+        if "precondition" in low.replace("-", ""):
             return DiagnosticKind.precondition, "SMT"
         if "subtyping check failed" in low or "refinement" in low:
             return DiagnosticKind.subset_type, "SMT"

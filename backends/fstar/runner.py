@@ -140,7 +140,8 @@ class FStarRunner:
     def cache_key(self, job: Job, source: str, contract_source: str | None, options: FStarOptions) -> str:
         return digest(CACHE_NAMESPACE, qed_version, str(self.install.full_version), str(self.install.z3_version),
                       json.dumps(options.args()), job.target.name, source, contract_source or "\0none",
-                      json.dumps(sorted(job.names.items())))
+                      json.dumps(sorted({v for k, v in job.names.items() if "/" not in k and "\\" not in k})),
+                      job.shown)
 
     def begin(self, job: Job, source: str, contract_source: str | None, options: FStarOptions, timeout: float,
               use_cache: bool = True, memory_mb: int | None = None) -> "PendingRun":
