@@ -32,7 +32,7 @@ Z3_VERSION_RE = r"Z3 version (?P<v>\d+\.\d+\.\d+)"
 FIX_NO_FSTAR = "run `qed toolchain install fstar --from <release archive>`, or set QED_FSTAR=/path/to/fstar.exe"
 
 __all__ = ["FStarInstall", "locate_fstar", "search_fstar", "fstar_install_root", "pinned_fstar_version",
-           "pinned_fstar_z3_version", "check_fstar", "fstar_exe_in"]
+           "pinned_fstar_z3_version", "check_fstar", "fstar_exe_in", "fstar_not_found"]
 
 
 def pinned_fstar_version() -> str:
@@ -190,37 +190,10 @@ def locate_fstar(env: Mapping[str, str] = os.environ, *, use_cache: bool = True)
         return found
     if problems:
         raise problems[0]
-    raise ToolchainError(f"F* not found (looked at QED_FSTAR, fstar.exe on PATH and {fstar_install_root(env)})",
-                         fix=FIX_NO_FSTAR)
+    raise fstar_not_found(env)
 
 
-def fstar_status_row(env: Mapping[str, str]):
-    """F*'s row of `qed toolchain status` (with its Z3), from `search_fstar`."""
-    from .report import SolverStatus, ToolchainStatus
-
-    spec = load_manifest().get("fstar")
-    want_z3 = pinned_fstar_z3_version()
-    found, problems = search_fstar(env)
-    if found is not None:
-        return ToolchainStatus(
-            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
-            version=found.version, full_version=found.full_version, path=str(found.path), how=found.how,
-            solver=SolverStatus(name="z3", required_version=want_z3, version=found.z3_version,
-                                path=str(found.z3_path), how=found.z3_how, works=True),
-            ok=True, note=spec.note)
-    first = problems[0] if problems else None
-    if isinstance(first, UnusableToolchain):
-        return ToolchainStatus(
-            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
-            version=first.version, full_version=first.full_version, path=str(first.path), how=first.how,
-            solver=SolverStatus(name="z3", required_version=want_z3, works=False) if first.solver_problem else None,
-            ok=False, problem=str(first), note=spec.note)
-    if first is not None:
-        return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
-                               how="QED_FSTAR", ok=False, problem=str(first), note=spec.note)
-    try:
-        locate_fstar(env)
-    except ToolchainError as err:
-        problem = str(err)
-    return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
-                           ok=False, problem=problem, note=spec.note)
+def fstar_not_found(env: Mapping[str, str]) -> ToolchainError:
+    """The error for "no F* anywhere", naming the places that were searched."""
+    return ToolchainError(f"F* not found (looked at QED_FSTAR, fstar.exe on PATH and {fstar_install_root(env)})",
+                          fix=FIX_NO_FSTAR)

@@ -135,9 +135,30 @@ def lean_status(env: Mapping[str, str]) -> ToolchainStatus:
 
 def fstar_status(env: Mapping[str, str]) -> ToolchainStatus:
     """F*'s row: found by `toolchains.fstar.search_fstar` (QED_FSTAR, PATH, qed's install), with its Z3."""
-    from .fstar import fstar_status_row
+    from .fstar import fstar_not_found, pinned_fstar_z3_version, search_fstar
 
-    return fstar_status_row(env)
+    spec = load_manifest().get("fstar")
+    want_z3 = pinned_fstar_z3_version()
+    found, problems = search_fstar(env)
+    if found is not None:
+        return ToolchainStatus(
+            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
+            version=found.version, full_version=found.full_version, path=str(found.path), how=found.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, version=found.z3_version,
+                                path=str(found.z3_path), how=found.z3_how, works=True),
+            ok=True, note=spec.note)
+    first = problems[0] if problems else None
+    if isinstance(first, UnusableToolchain):
+        return ToolchainStatus(
+            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
+            version=first.version, full_version=first.full_version, path=str(first.path), how=first.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, works=False) if first.solver_problem else None,
+            ok=False, problem=str(first), note=spec.note)
+    if first is not None:
+        return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
+                               how="QED_FSTAR", ok=False, problem=str(first), note=spec.note)
+    return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
+                           ok=False, problem=str(fstar_not_found(env)), note=spec.note)
 
 
 def status_from_backend(plugin, env: Mapping[str, str]) -> ToolchainStatus:

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fstar_support import make_fake_fstar
 
 from backends.base import Capability, CheckRequest
 from verifier.cli import main
 from verifier.errors import BadInput, ToolchainError
 
-from fstar_support import fake_fstar, fake_fstar_exe, fstar_backend, make_fake_fstar  # noqa: F401
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EX = REPO / "specs" / "examples"
 CONTRACT = (EX / "Abs.fsti").read_text(encoding="utf-8")
 

@@ -10,14 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fstar_support import fake_fstar, fake_fstar_exe, fstar_backend  # noqa: F401
 
 from backends.base import CheckRequest, SessionConfig
 from backends.fstar.config import FStarOptions
 from backends.fstar.session import FStarSession
 from verifier.errors import ToolchainError
 
-EX = Path(__file__).resolve().parent.parent / "specs" / "examples"
+EX = Path(__file__).resolve().parents[2] / "specs" / "examples"
 GOOD = (EX / "Abs.fst").read_text()
 
 
