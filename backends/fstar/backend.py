@@ -79,6 +79,9 @@ class FStarBackend(Backend):
     def texts(self, request: CheckRequest) -> Texts:
         from .verdict import Texts
 
+        if request.contract is not None and not request.file.name.endswith(".fst"):
+            raise BadInput(f"{request.file} is an interface: an interface cannot implement a contract",
+                           fix="pass the implementation module (.fst) to check against the contract")
         source = read_source(request.file, "file")
         interface = None
         if request.contract is None and request.file.name.endswith(".fst"):

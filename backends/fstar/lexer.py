@@ -16,7 +16,7 @@ comment-insensitive. Lines and columns are 1-based.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Token", "tokenize", "qualified"]
 
@@ -33,8 +33,7 @@ _MULTI = ("[@@@", "[@@", "[@", "(|", "|)", "[|", "|]", "{|", "|}", "{:pattern", 
           ".[|", ".(|", ".[", ".(", "()", "`%", "`#", "`@", "seq![")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token: `kind` is ident (lower-case start or `_`), name (upper-case start), tvar, string, char, number,
     op, punct, pragma, blob, splice; `text` is the exact source text (a string's is its contents)."""
 
@@ -47,13 +46,6 @@ class Token:
     @property
     def is_word(self) -> bool:
         return self.kind in ("ident", "name")
-
-
-def _line_col(src: str, starts: list[int], offset: int) -> tuple[int, int]:
-    import bisect
-
-    i = bisect.bisect_right(starts, offset) - 1
-    return i + 1, offset - starts[i] + 1
 
 
 def _line_starts(src: str) -> list[int]:
@@ -71,139 +63,90 @@ def _line_starts(src: str) -> list[int]:
     return starts
 
 
+_MULTI_RE = "|".join(re.escape(m) for m in sorted(_MULTI, key=len, reverse=True))
+_TOKEN = re.compile(
+    r"[\s\ufeff]*(?:(?P<end>\Z)"
+    r"|(?P<infs>// IN F\*:)"
+    r"|(?P<lc>//[^\r\n\u2028\u2029]*)"
+    r"|(?P<bc>\(\*)"
+    r'|(?P<str>")'
+    r"|(?P<blob>```)"
+    r"|(?P<bq>``[^`\r\n\u2028\u2029]+``)"
+    r"|(?P<lang>#lang-[^\W\d][\w']*)"
+    r"|(?P<pragma>" + "|".join(re.escape(p) for p in _PRAGMAS) + r")"
+    r"|(?P<splice>%splice_t|%splice)"
+    r"|(?P<char>" + _CHAR.pattern + r")"
+    r"|(?P<tvar>" + _TVAR.pattern + r")"
+    r"|(?P<word>[^\W\d][\w']*)"
+    r"|(?P<num>" + _NUMBER.pattern + r")"
+    r"|(?P<multi>" + _MULTI_RE + r")"
+    r"|(?P<op>(?:[!$%&*+\-.<>=?^|~:@#\\]|/(?!/))+)"
+    r"|(?P<other>.))", re.S)
+_STRING = re.compile(r'"((?:\\.|[^"\\])*)(?:"|\Z)', re.S)
+_COMMENT_MARK = re.compile(r"\(\*|\*\)")
+
+
 def tokenize(src: str) -> list[Token]:
     """The tokens of `src` (comments and whitespace dropped). Never raises: what F* would reject as a lexical
-    error becomes an `op` token of the offending character, so the guard still sees everything around it."""
+    error becomes a `punct` token of the offending character, so the guard still sees everything around it."""
     starts = _line_starts(src)
+    last = len(starts) - 1
     out: list[Token] = []
     i, n = 0, len(src)
+    line = 0  # index into `starts`: tokens come in increasing offsets
 
     def add(kind: str, text: str, at: int) -> None:
-        line, col = _line_col(src, starts, at)
-        out.append(Token(kind, text, line, col, at))
+        nonlocal line
+        while line < last and starts[line + 1] <= at:
+            line += 1
+        out.append(Token(kind, text, line + 1, at - starts[line] + 1, at))
 
     while i < n:
-        c = src[i]
-        if c.isspace() or c == "\ufeff":
-            i += 1
-            continue
-        if src.startswith("(*", i):
+        m = _TOKEN.match(src, i)
+        kind = m.lastgroup
+        i = m.start(kind)
+        if kind == "end":
+            break
+        if kind in ("infs", "lc"):
+            i = m.end()
+        elif kind == "bc":
             i = _skip_comment(src, i)
-            continue
-        if src.startswith("//", i):
-            if src.startswith("// IN F*:", i):
-                i += len("// IN F*:")
-                continue
-            while i < n and src[i] not in _NEWLINES:
-                i += 1
-            continue
-        if c == '"':
-            j, text = _string(src, i)
-            add("string", text, i)
-            i = j
-            continue
-        if src.startswith("```", i):
-            m = _IDENT.match(src, i + 3)
+        elif kind == "str":
+            sm = _STRING.match(src, i)
+            add("string", sm.group(1), i)
+            i = sm.end()
+        elif kind == "blob":
+            w = _IDENT.match(src, i + 3)
             end = src.find("```", i + 3)
-            j = n if end < 0 else end + 3
-            add("blob", "```" + (m.group(0) if m else ""), i)
-            i = j
-            continue
-        if src.startswith("``", i):
-            end = src.find("``", i + 2)
-            line_end = min([k for k in (src.find(ch, i + 2) for ch in _NEWLINES) if k >= 0] or [n])
-            if end > i + 2 and end < line_end:
-                add("ident", src[i + 2:end], i)
-                i = end + 2
-                continue
-        if c == "#":
-            m = re.compile(r"#lang-[^\W\d][\w']*").match(src, i)
-            if m:
-                add("blob", m.group(0), i)
-                break  # F* hands the rest of the file to the extension
-            p = next((p for p in _PRAGMAS if src.startswith(p, i)), None)
-            if p is not None:
-                add("pragma", p, i)
-                i += len(p)
-                continue
-        if src.startswith("%splice", i):
-            p = "%splice_t" if src.startswith("%splice_t", i) else "%splice"
-            add("splice", p, i)
-            i += len(p)
-            continue
-        if c == "'":
-            m = _CHAR.match(src, i) or None
-            if m:
-                add("char", m.group(0), i)
-                i = m.end()
-                continue
-            m = _TVAR.match(src, i)
-            if m:
-                add("tvar", m.group(0), i)
-                i = m.end()
-                continue
-        m = _IDENT.match(src, i)
-        if m:
-            word = m.group(0)
-            add("name" if word[0].isupper() else "ident", word, i)
+            add("blob", "```" + (w.group(0) if w else ""), i)
+            i = n if end < 0 else end + 3
+        elif kind == "lang":
+            add("blob", m.group(kind), i)
+            break  # F* hands the rest of the file to the extension
+        elif kind == "bq":
+            add("ident", m.group(kind)[2:-2], i)
             i = m.end()
-            continue
-        if c.isdigit():
-            m = _NUMBER.match(src, i)
-            add("number", m.group(0), i)
+        else:
+            text = m.group(kind)
+            if kind == "word":
+                kind = "name" if text[0].isupper() else "ident"
+            elif kind == "num":
+                kind = "number"
+            elif kind in ("multi", "other"):
+                kind = "punct"
+            add(kind, text, i)
             i = m.end()
-            continue
-        multi = next((p for p in _MULTI if src.startswith(p, i)), None)
-        if multi is not None:
-            add("punct", multi, i)
-            i += len(multi)
-            continue
-        if c in _OP_CHARS:
-            j = i
-            while j < n and src[j] in _OP_CHARS and not src.startswith("//", j):
-                j += 1
-            if j == i:  # a lone "/" starting "//" is handled above; be safe
-                j = i + 1
-            add("op", src[i:j], i)
-            i = j
-            continue
-        add("punct", c, i)
-        i += 1
     return out
 
 
 def _skip_comment(src: str, i: int) -> int:
     """The offset after the block comment opening at `i` (nested; the end of the file if unterminated)."""
-    depth, n = 0, len(src)
-    while i < n:
-        if src.startswith("(*", i):
-            depth += 1
-            i += 2
-        elif src.startswith("*)", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
-    return n
-
-
-def _string(src: str, i: int) -> tuple[int, str]:
-    """(offset after the string opening at `i`, its contents with escapes kept as written)."""
-    j, n = i + 1, len(src)
-    buf = []
-    while j < n:
-        c = src[j]
-        if c == "\\" and j + 1 < n:
-            buf.append(src[j:j + 2])
-            j += 2
-            continue
-        if c == '"':
-            return j + 1, "".join(buf)
-        buf.append(c)
-        j += 1
-    return n, "".join(buf)
+    depth = 0
+    for m in _COMMENT_MARK.finditer(src, i):
+        depth += 1 if m.group(0) == "(*" else -1
+        if depth == 0:
+            return m.end()
+    return len(src)
 
 
 def qualified(tokens: list[Token], k: int) -> tuple[str, int]:

@@ -63,6 +63,12 @@ def check_contract_errors(run: FStarRun, t: Texts) -> None:
     if t.contract is None:
         return
     shown = t.contract_shown or str(t.contract)
+    for d in run.diagnostics:
+        number = int(d.error_id.split()[-1]) if d.error_id and d.error_id.split()[-1].isdigit() else None
+        if d.severity == Severity.error and d.file == shown and is_escape_report(d.message, number):
+            raise BadInput(f"the contract {shown} uses an escape that F* reports as an error under "
+                           f"--report_assumes (line {d.line}: {d.message.splitlines()[0][:120]})",
+                           fix="state a trusted fact of the contract as `assume val name : type` instead of admit")
     bad = [d for d in run.diagnostics if d.severity == Severity.error and d.file == shown
            and d.kind in (DiagnosticKind.parse, DiagnosticKind.resolution)]
     if bad:

@@ -68,7 +68,7 @@ def test_pragmas_that_only_tune_the_solver_pass():
 
 
 @pytest.mark.parametrize("hidden", [
-    "(* admit () *)", "(* (* nested *) admit () *)", "// admit ()", '"admit ()"', "(* unterminated admit () ",
+    "(* admit () *)", "(* (* nested *) admit () *)", "// admit ()", "(* unterminated admit () ",
 ])
 def test_text_f_star_does_not_read_is_not_blamed(hidden):
     assert rules(HONEST + hidden + "\n") == []
@@ -145,3 +145,22 @@ def test_contract_problems_name_what_a_usable_contract_needs():
     probs = contract_problems("let f x = x\n")
     assert any("module" in p for p in probs) and any("val" in p for p in probs)
     assert any("assume" in p for p in contract_problems("module M\nassume val f : int\n"))
+
+
+@pytest.mark.parametrize("body", [
+    'let t () : Tac unit = exact (pack (Tv_FVar (pack_fv ["Prims"; "ad" ^ "mit"])))',
+    'let t () : Tac unit = exact (pack (Tv_FVar (pack_fv (explode_qn q))))',
+    'let names = ["Prims.admit"]',
+])
+def test_code_built_from_text_is_refused(body):
+    assert "QED-F109" in rules("module Abs\nlet abs x = if x < 0 then -x else x\n" + body + "\n")
+
+
+def test_a_huge_hostile_file_is_scanned_quickly():
+    import time
+
+    # the largest candidate `qed synth` accepts is 256,000 characters; this is 300,000 of dense tokens
+    big = "module Abs\n" + "let f (x:int) : int = (((((x + 1) * 2) - 3) / 4) % 5) (* c *) // d\n" * 4200
+    t = time.monotonic()
+    report = guard(big + "let abs x = admit ()\n", CONTRACT)
+    assert time.monotonic() - t < 10 and [f.rule for f in report.violations][-1] == "QED-F101"
