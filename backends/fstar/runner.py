@@ -241,6 +241,7 @@ def collect(proc: procs.ProcResult, job: Job) -> FStarRun:
 
 
 def _looks_like_cli_error(text: str) -> bool:
+    """F* refusing its command line (`FStarC.Main.go_normal`: `error: <msg>` then the option's help)."""
     low = text.lower()
-    return any(s in low for s in ("unrecognized option", "unknown option", "invalid argument", "usage:",
-                                  "wrong argument"))
+    return any(ln.strip().startswith("error: ") for ln in low.splitlines()) or any(
+        s in low for s in ("unrecognized option", "unknown option", "invalid argument", "usage:", "wrong argument"))

@@ -116,6 +116,9 @@ def findings(path: str, text: str, report_assumes: bool, warn296: bool, extra: b
 
 def batch() -> int:
     target = args[-1]
+    if os.environ.get("FAKE_FSTAR_BADCLI"):  # as FStarC.Main answers an option it does not know
+        err("error: unrecognized option '--message_format'")
+        return 1
     if opt("--smt") is None or opt("--z3version") is None or not os.path.exists(opt("--smt") or ""):
         err(json.dumps({"msg": ["Z3 solver not found. Required version: 4.8.5"], "level": "Error", "range": None,
                         "number": 181, "ctx": []}) if opt("--message_format") == "json" else

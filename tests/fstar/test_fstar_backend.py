@@ -137,6 +137,17 @@ def test_results_are_cached_and_judged_again(fstar_backend, tmp_path, monkeypatc
     assert not check(fstar_backend, crash, EX / "Abs.fsti").cached
 
 
+def test_a_command_line_f_star_refuses_is_a_toolchain_error(fstar_backend, monkeypatch):
+    monkeypatch.setenv("FAKE_FSTAR_BADCLI", "1")
+    with pytest.raises(ToolchainError, match="rejected the command line: error: unrecognized option"):
+        check(fstar_backend, EX / "Abs.fst", EX / "Abs.fsti")
+
+
+def test_an_interface_cannot_implement_a_contract(fstar_backend):
+    with pytest.raises(BadInput, match="interface cannot implement"):
+        check(fstar_backend, EX / "Abs.fsti", EX / "Abs.fsti")
+
+
 def test_extra_options_that_weaken_checking_are_refused(fstar_backend, tmp_path):
     from backends.fstar.config import FStarOptions
 
