@@ -56,7 +56,7 @@ class Parsed:
 def _text(msg) -> str:
     if isinstance(msg, list):
         parts = [str(m).strip() for m in msg if isinstance(m, (str, int, float)) and str(m).strip()]
-        return "\n".join(parts)
+        return "; ".join(" ".join(p.split()) for p in parts)
     return str(msg or "").strip()
 
 
@@ -202,7 +202,7 @@ def parse_output(stdout: str, stderr: str, resolve=lambda name: str(name or ""))
 def _human(m: re.Match, body: list[str], resolve) -> Diagnostic:
     sev = {"Error": Severity.error, "Warning": Severity.warning, "Info": Severity.info}[m.group(1)]
     num = int(m.group(2)) if m.group(2) and m.group(2).isdigit() else None
-    message = "\n".join(b for b in body if not b.startswith("See also"))
+    message = "; ".join(" ".join(b.split()) for b in body if not b.startswith("See also"))
     if m.re is _NO_RANGE:
         return _make(sev, message, num, "", None, None, None, None)
     file = resolve(m.group(3))

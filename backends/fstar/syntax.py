@@ -96,7 +96,7 @@ def _starts_decl(tok: Token, prev: Token | None) -> bool:
     if tok.kind != "ident":
         return False
     if tok.text in _ANYWHERE:
-        if prev is not None and prev.text == "let":  # `let open M in e` is an expression
+        if prev is not None and prev.text in ("let", "assume"):  # `let open M in e`; `assume val`
             return False
         return not (prev is not None and prev.kind == "op" and prev.text == "." and prev.offset + 1 == tok.offset)
     return tok.col == 1 and tok.text in _COLUMN_ONE

@@ -164,3 +164,11 @@ def test_a_huge_hostile_file_is_scanned_quickly():
     t = time.monotonic()
     report = guard(big + "let abs x = admit ()\n", CONTRACT)
     assert time.monotonic() - t < 10 and [f.rule for f in report.violations][-1] == "QED-F101"
+
+
+def test_assume_val_is_one_declaration():
+    m = outline("module M\nassume val f : int -> int\nassume\n  type t\nval g : int\n")
+    assert [(d.kind, d.names) for d in m.decls] == [("module", ["M"]), ("assume", ["f"]), ("assume", ["t"]),
+                                                    ("val", ["g"])]
+    [f] = guard("module Abs\nassume val f : int\nlet abs x = if x < 0 then -x else x\n", CONTRACT).violations
+    assert f.message.startswith("`assume val` at line 2") and f.member == "f"
