@@ -52,3 +52,19 @@ def test_from_description_writes_an_interface_first(fstar_backend, tmp_path):
     assert res.status == "verified", res.attempts
     assert "write the interface" in provider.requests[0].messages[-1].content
     assert "val max" in provider.requests[1].messages[-1].content
+
+
+def test_qed_synth_command_on_an_f_star_task(fake_fstar, tmp_path, monkeypatch):
+    """The `qed synth` command with warm `--ide` sessions (the default) and the batch verdict."""
+    import verifier.providers as providers
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    answers = [fenced(FAILING), fenced(ADMIT), fenced(RIGHT)]
+    monkeypatch.setattr(providers, "OpenAIProvider", lambda **kw: ScriptedProvider(answers))
+    r = CliRunner().invoke(main, ["synth", str(EX / "fstar_abs.yaml"), "--model", "m", "--out", str(tmp_path),
+                                  "--rounds", "3", "--api-key", "x"])
+    assert r.exit_code == 0, r.output
+    assert "round 2: rejected" in r.output and "verified after 3 attempt(s)" in r.output
+    assert "no Python build" in r.output and "artifact.fst" in r.output
