@@ -247,3 +247,20 @@ def test_qed_verify_repeats_from_the_cache(fake_fstar_exe, tmp_path):
 def test_cli_runner_in_process(fake_fstar, tmp_path):
     r = CliRunner().invoke(main, ["verify", "--spec", str(EX / "SumTo.fsti"), str(EX / "SumTo.fst")])
     assert r.exit_code == 0 and "verified" in r.output
+
+
+def test_every_f_star_example_task_is_usable(fstar_backend):
+    from verifier.tasks import load_task
+
+    tasks = {p.name: load_task(p) for p in sorted(EX.glob("fstar_*.yaml"))}
+    assert {t.mode for t in tasks.values()} == {"implement", "from_description"} and len(tasks) == 3
+    for name, task in tasks.items():
+        assert task.language == "fstar"
+        if task.spec is not None:
+            assert fstar_backend.contract_problems(task.spec) == [], name
+
+
+def test_a_contract_written_as_an_fst_file_is_used_as_the_interface(fstar_backend, tmp_path):
+    spec = write(tmp_path, "abs_contract.fst", CONTRACT)
+    assert check(fstar_backend, EX / "Abs.fst", spec).verdict == "verified"
+    assert check(fstar_backend, EX / "AbsCheat.fst", spec).verdict == "rejected"
