@@ -15,7 +15,9 @@ The protocol (F*'s `FStarC.Interactive.Ide`, `Ide.Types`, `Incremental`): JSON L
 * Issues: `{"level": "error", "number": 19, "message": ..., "ranges": [{"fname", "beg": [l, c], "end":
   [l, c]}]}` (columns 0-based). Unknown fields and kinds are ignored; answers to other query ids are ignored.
 
-Discipline (as `backends/dafny/session.py`): one request at a time; a wall-clock limit per request (on expiry a
+The process starts with the first check (it needs the module's name and interface); a start that fails (no
+`protocol-info`, an old protocol) is not retried: the session then answers "crashed" at once and only the
+batch command decides. Discipline (as `backends/dafny/session.py`): one request at a time; a wall-clock limit per request (on expiry a
 `cancel` is sent, and if F* does not finish within a grace period the session is killed and restarts with the
 next request); a crash, an oversized or garbled protocol stream, or a memory kill restarts it; `close()` says
 `exit`, then kills the process group and removes the private folder. A session never gives a verdict.
@@ -75,6 +77,7 @@ class _Ide:
         self.dropped_lines = 0
         self.garbage: list[str] = []
         self.full_buffer = True  # the protocol offers `full-buffer` (else: push, then pop)
+        self.can_cancel = True  # the protocol offers `cancel`
         self._remove_folder = weakref.finalize(self, shutil.rmtree, folder, True)
         threading.Thread(target=self._read, name=f"fstar-ide-{proc.pid}", daemon=True).start()
 
@@ -180,6 +183,7 @@ class FStarSession(Session):
         self._lock = threading.Lock()
         self._ide: _Ide | None = None
         self._closed = False
+        self._broken: str | None = None  # why `fstar.exe --ide` cannot start (not retried: the batch decides)
         self._ids = itertools.count(1)
 
     @property
@@ -203,10 +207,20 @@ class FStarSession(Session):
 
                 options = replace(options, z3rlimit=int(request.resource_limit or request.time_limit_s))
             signature = (name, contract, tuple(options.args()))
+            if self._broken is not None:
+                return SessionOutcome([], crashed=True, detail=self._broken)
             ide = self._ide
             if ide is None or not ide.alive or ide.signature != signature:
                 self._kill()
-                ide = self._start(name, source, contract, options, signature)
+                try:
+                    ide = self._start(name, source, contract, options, signature)
+                except ToolchainError as e:
+                    if self._closed:
+                        raise
+                    # a start that fails once (no hello, an old protocol) fails again: only the batch decides now
+                    self._broken = f"{e.cause}; warm checks are off for this session, the batch command decides"
+                    return SessionOutcome([], duration_s=round(time.monotonic() - started, 3), crashed=True,
+                                          detail=self._broken)
             shown = request.shown
             names = {f"{name}.fst": shown, str(ide.folder / f"{name}.fst"): shown, "<input>": shown}
             if request.contract is not None:
@@ -261,6 +275,7 @@ class FStarSession(Session):
                                  fix="check that `fstar.exe --ide` runs (`qed toolchain status`), or use "
                                      "`--session cli`")
         ide.full_buffer = "full-buffer" in (hello.get("features") or [])
+        ide.can_cancel = "cancel" in (hello.get("features") or [])
         self._ide = ide
         if self._closed:
             self._kill()
@@ -281,7 +296,7 @@ class FStarSession(Session):
             ide.send({"query-id": qid, "query": "push",
                       "args": {"kind": "full", "code": source, "line": 1, "column": 0}})
         problem = self._wait(ide, q, deadline)
-        if problem == "timeout":
+        if problem == "timeout" and ide.can_cancel:
             ide.send({"query-id": f"{qid}-cancel", "query": "cancel",
                       "args": {"cancel-line": 1, "cancel-column": 0}})
             if self._wait(ide, q, time.monotonic() + _CANCEL_GRACE_S) is None:

@@ -45,12 +45,15 @@ def test_clean_and_failing_checks_in_one_warm_process(fake_fstar, tmp_path):
 
 def test_the_handshake_is_checked_at_run_time(fake_fstar, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_FSTAR_IDE", "old")
-    with pytest.raises(ToolchainError, match="protocol version 1"):
-        ask(session(fake_fstar), tmp_path, GOOD)
+    with session(fake_fstar) as s:
+        out = ask(s, tmp_path, GOOD)
+        assert out.crashed and "protocol version 1" in out.detail and "batch command decides" in out.detail
+        assert s._ide is None
     monkeypatch.setenv("FAKE_FSTAR_IDE", "nohello")
     t = time.monotonic()
-    with pytest.raises(ToolchainError, match="no protocol-info"):
-        ask(session(fake_fstar, start_timeout_s=1), tmp_path, GOOD)
+    with session(fake_fstar, start_timeout_s=1) as s:
+        assert "no protocol-info" in ask(s, tmp_path, GOOD).detail
+        assert ask(s, tmp_path, GOOD).crashed  # not retried: no second wait
     assert time.monotonic() - t < 10
     monkeypatch.setenv("FAKE_FSTAR_IDE", "banner")  # a line that is not JSON before the hello is skipped
     with session(fake_fstar) as s:
@@ -109,6 +112,15 @@ def test_close_ends_the_process_group_and_removes_its_folder(fake_fstar, tmp_pat
         os.kill(pid, 0)
     with pytest.raises(ToolchainError, match="closed"):
         ask(s, tmp_path, GOOD)
+
+
+def test_a_session_that_cannot_start_leaves_the_verdict_to_the_batch(fstar_backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_FSTAR_IDE", "old")
+    f = tmp_path / "c.fst"
+    f.write_text(GOOD)
+    with fstar_backend.open_session() as s:
+        warm = fstar_backend.check_warm(CheckRequest(file=f, contract=EX / "Abs.fsti"), s)
+    assert not warm.answered and not warm.clean and warm.feedback is None
 
 
 def test_check_warm_gives_feedback_never_a_verdict(fstar_backend, tmp_path):

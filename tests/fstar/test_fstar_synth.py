@@ -56,9 +56,9 @@ def test_from_description_writes_an_interface_first(fstar_backend, tmp_path):
 
 def test_qed_synth_command_on_an_f_star_task(fake_fstar, tmp_path, monkeypatch):
     """The `qed synth` command with warm `--ide` sessions (the default) and the batch verdict."""
-    import verifier.providers as providers
     from click.testing import CliRunner
 
+    import verifier.providers as providers
     from verifier.cli import main
 
     answers = [fenced(FAILING), fenced(ADMIT), fenced(RIGHT)]
