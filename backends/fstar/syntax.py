@@ -88,6 +88,29 @@ class Module:
         return [d for d in self.decls if d.kind in kinds]
 
 
+#: words after which an expression (a local `let`) may follow; after any other word, a name, a literal or a
+#: closing bracket an expression has ended, so a `let` there can only start a top-level declaration
+_LEADS_EXPR = frozenset({
+    "in", "then", "else", "begin", "do", "with", "when", "fun", "function", "match", "try", "if", "returns",
+    "requires", "ensures", "decreases", "assert", "assume", "by", "of", "and", "not", "forall", "exists", "let",
+    "rec", "val", "type", "open", "module", "include", "friend", "effect", "new_effect", "sub_effect",
+    "layered_effect", "class", "instance", "exception", "calc", "introduce", "eliminate", "so", "using", "as",
+    "at", "return", "synth", "attributes", "mutable",
+}) | QUALIFIERS
+_CLOSERS = frozenset({")", "]", "}", "|)", "|]", "|}", "()"})
+
+
+def _ends_expr(prev: Token | None) -> bool:
+    """`prev` can end an expression (so what follows it cannot continue that expression with `let`)."""
+    if prev is None:
+        return True
+    if prev.kind in ("name", "number", "string", "char", "tvar"):
+        return True
+    if prev.kind == "ident":
+        return prev.text not in _LEADS_EXPR
+    return prev.kind == "punct" and prev.text in _CLOSERS
+
+
 def _starts_decl(tok: Token, prev: Token | None) -> bool:
     if tok.kind == "pragma" or tok.kind == "splice" or tok.kind == "blob":
         return True
@@ -99,7 +122,10 @@ def _starts_decl(tok: Token, prev: Token | None) -> bool:
         if prev is not None and prev.text in ("let", "assume"):  # `let open M in e`; `assume val`
             return False
         return not (prev is not None and prev.kind == "op" and prev.text == "." and prev.offset + 1 == tok.offset)
-    return tok.col == 1 and tok.text in _COLUMN_ONE
+    if tok.text not in _COLUMN_ONE or tok.text in ("and", "rec"):
+        return tok.col == 1 and tok.text in _COLUMN_ONE
+    # F* is not layout-sensitive: an indented top-level `let` is still one (it follows a finished expression)
+    return tok.col == 1 or _ends_expr(prev)
 
 
 def _only_prefix(tokens: list[Token]) -> bool:

@@ -172,3 +172,76 @@ def test_assume_val_is_one_declaration():
                                                     ("val", ["g"])]
     [f] = guard("module Abs\nassume val f : int\nlet abs x = if x < 0 then -x else x\n", CONTRACT).violations
     assert f.message.startswith("`assume val` at line 2") and f.member == "f"
+
+
+def test_indented_top_level_declarations_are_still_declarations():
+    m = outline("module M\nlet a = f x\n  let length (l:list int) : nat = 0\n"
+                "let b = let y = 1 in\n  let z = 2 in y + z\n[@@ inline_let]\n let c = (let q = 1 in q)\n")
+    assert [(d.kind, d.names) for d in m.decls] == [("module", ["M"]), ("let", ["a"]), ("let", ["length"]),
+                                                    ("let", ["b"]), ("let", ["c"])]
+    contract = "module M\nopen FStar.List.Tot\nval f (l:list int) : n:nat{n == length l}\n"
+    assert rules("module M\nopen FStar.List.Tot\nlet g = 1\n  let length (l:list int) : nat = 0\n"
+                 "let f l = length l\n", contract) == ["QED-F004"]
+
+
+HONEST_CONTRACT = """module Sorted
+open FStar.Mul
+
+type color = | Red | Green | Blue
+
+noeq type pair = { fst_ : int; snd_ : int }
+
+let rec sorted (l:list int) : bool =
+  match l with
+  | [] | [_] -> true
+  | x :: y :: tl -> x <= y && sorted (y :: tl)
+
+let rec count (x:int) (l:list int) : nat =
+  match l with
+  | [] -> 0
+  | hd :: tl -> (if hd = x then 1 else 0) + count x tl
+
+val insert (x:int) (l:list int{sorted l})
+  : r:list int{sorted r /\\ (forall y. count y r == count y l + (if y = x then 1 else 0))}
+
+val square_nonneg (x:int) : Lemma (x * x >= 0)
+
+val pick (c:color) : int
+"""
+
+HONEST_IMPL = """module Sorted
+open FStar.Mul
+
+(* helpers get fresh names; lemmas with SMT patterns; local opens; solver limits raised locally *)
+let rec insert_sorted_lemma (x:int) (l:list int{sorted l})
+  : Lemma (ensures True) (decreases l) = match l with | [] -> () | _ :: tl -> ()
+
+#push-options "--z3rlimit 20 --fuel 2 --ifuel 1"
+let rec insert x l =
+  match l with
+  | [] -> [x]
+  | hd :: tl ->
+    if x <= hd then x :: l
+    else begin
+      let r = insert x tl in
+      assert (sorted r);
+      hd :: r
+    end
+#pop-options
+
+let square_nonneg x =
+  let open FStar.Math.Lemmas in
+  calc (>=) { x * x; >= { () } 0; }
+
+let pick c = match c with | Red -> 1 | Green -> 2 | Blue -> FStar.List.Tot.length [1; 2; 3]
+
+let aux_pair (p:pair) : int = p.fst_ + p.snd_
+[@@"opaque_to_smt"]
+let hidden_helper (n:nat) : nat = n + 1
+"""
+
+
+def test_an_honest_realistic_module_passes():
+    report = guard(HONEST_IMPL, HONEST_CONTRACT)
+    assert report.violations == [] and report.assumptions == []
+    assert contract_problems(HONEST_CONTRACT) == []
