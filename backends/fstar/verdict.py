@@ -68,7 +68,9 @@ def check_contract_errors(run: FStarRun, t: Texts) -> None:
         if d.severity == Severity.error and d.file == shown and is_escape_report(d.message, number):
             raise BadInput(f"the contract {shown} uses an escape that F* reports as an error under "
                            f"--report_assumes (line {d.line}: {d.message.splitlines()[0][:120]})",
-                           fix="state a trusted fact of the contract as `assume val name : type` instead of admit")
+                           fix="remove that escape from the contract (qed always runs F* with --report_assumes "
+                               "error); a fact the contract trusts can be stated as `assume val name : type`, which "
+                               "F* does not report")
     bad = [d for d in run.diagnostics if d.severity == Severity.error and d.file == shown
            and d.kind in (DiagnosticKind.parse, DiagnosticKind.resolution)]
     if bad:

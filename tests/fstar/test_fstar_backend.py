@@ -264,3 +264,9 @@ def test_a_contract_written_as_an_fst_file_is_used_as_the_interface(fstar_backen
     spec = write(tmp_path, "abs_contract.fst", CONTRACT)
     assert check(fstar_backend, EX / "Abs.fst", spec).verdict == "verified"
     assert check(fstar_backend, EX / "AbsCheat.fst", spec).verdict == "rejected"
+
+
+def test_an_escape_f_star_reports_in_the_contract_is_bad_input(fstar_backend, tmp_path):
+    spec = write(tmp_path, "Abs.fsti", "module Abs\nlet helper (x:int) : int = admit ()\nval abs (x:int) : int\n")
+    with pytest.raises(BadInput, match="report_assumes"):
+        check(fstar_backend, EX / "Abs.fst", spec)
