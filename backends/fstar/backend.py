@@ -102,7 +102,16 @@ class FStarBackend(Backend):
         job = prepare(t.file, t.source, t.shown, t.contract, t.contract_source, t.contract_shown)
         run = self.runner.begin(job, t.source, t.contract_source, opts, request.timeout,
                                 self.config.cache.enabled, request.memory_mb)
-        return FStarPendingCheck(self, t, run, start)
+        contract_run = None
+        if t.contract is not None:  # the contract alone, beside the check (cached by content: once per contract)
+            try:
+                contract_run = self.runner.begin(prepare_contract(t.contract, t.contract_source or "",
+                                                                  t.contract_shown), t.contract_source or "", None,
+                                                 opts, request.timeout, self.config.cache.enabled, request.memory_mb)
+            except BaseException:
+                run.cancel()
+                raise
+        return FStarPendingCheck(self, t, run, start, contract_run)
 
     # -- capabilities
 
@@ -117,7 +126,7 @@ class FStarBackend(Backend):
         problems = contract_problems(source)
         if any("no `module" in p for p in problems):
             return problems
-        job = prepare_contract(file, source)
+        job = prepare_contract(file, source, str(file))
         run = self.runner.begin(job, source, None, self.config.options, timeout, self.config.cache.enabled).result()
         if run.timed_out or run.crashed:
             problems.append("F* could not check the contract (it timed out or crashed): simplify it")
@@ -149,19 +158,25 @@ class FStarBackend(Backend):
 class FStarPendingCheck(PendingCheck):
     """A check whose F* run has started; the guard runs while F* works."""
 
-    def __init__(self, backend: FStarBackend, texts: Texts, run: PendingRun, started: float):
+    def __init__(self, backend: FStarBackend, texts: Texts, run: PendingRun, started: float,
+                 contract_run: PendingRun | None = None):
         self.backend, self.texts, self.run, self.started = backend, texts, run, started
+        self.contract_run = contract_run
 
     def cancel(self) -> None:
         self.run.cancel()
+        if self.contract_run is not None:
+            self.contract_run.cancel()
 
     def finish(self) -> FileResult:
         from .verdict import judge, run_guard
 
         try:
             found = run_guard(self.texts)
+            contract_run = self.contract_run.result() if self.contract_run is not None else None
             run = self.run.result()
-            return judge(self.texts, found, run, toolchain=self.backend.toolchain(), started=self.started)
+            return judge(self.texts, found, run, toolchain=self.backend.toolchain(), started=self.started,
+                         contract_run=contract_run)
         except BaseException:
             self.cancel()
             raise

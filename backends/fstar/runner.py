@@ -109,7 +109,7 @@ def prepare(file: Path, source: str, shown: str, contract: Path | None = None,
     return Job(target=target, cwd=folder, includes=[folder], names=names, shown=shown, tmp=tmp)
 
 
-def prepare_contract(contract: Path, source: str) -> Job:
+def prepare_contract(contract: Path, source: str, shown: str | None = None) -> Job:
     """The files to check a contract on its own: a snapshot `<M>.fsti` (an interface checked alone)."""
     name = module_name(source)
     if name is None:
@@ -119,8 +119,9 @@ def prepare_contract(contract: Path, source: str) -> Job:
     folder = Path(tmp.name).resolve()
     target = folder / f"{name}.fsti"
     target.write_bytes(source.encode("utf-8"))
-    names = {target.name: str(contract), str(target): str(contract)}
-    return Job(target=target, cwd=folder, includes=[folder], names=names, shown=str(contract), tmp=tmp)
+    shown = shown or str(contract)
+    names = {target.name: shown, str(target): shown}
+    return Job(target=target, cwd=folder, includes=[folder], names=names, shown=shown, tmp=tmp)
 
 
 @dataclass

@@ -58,23 +58,22 @@ def violations_of(t: Texts, found: GuardReport) -> tuple[list[IntegrityViolation
     return vs, assumptions
 
 
-def check_contract_errors(run: FStarRun, t: Texts) -> None:
-    """A contract F* cannot check is bad input, not the candidate's failure."""
-    if t.contract is None:
+def check_contract_run(run: FStarRun | None, shown: str) -> None:
+    """The contract checked on its own (an interface, F*'s library only): errors there are bad input, never the
+    candidate's failure. A run that did not finish says nothing (the candidate's run decides)."""
+    if run is None or run.timed_out or run.crashed:
         return
-    shown = t.contract_shown or str(t.contract)
-    for d in run.diagnostics:
+    errors = [d for d in run.diagnostics if d.severity == Severity.error]
+    for d in errors:
         number = int(d.error_id.split()[-1]) if d.error_id and d.error_id.split()[-1].isdigit() else None
-        if d.severity == Severity.error and d.file == shown and is_escape_report(d.message, number):
+        if is_escape_report(d.message, number):
             raise BadInput(f"the contract {shown} uses an escape that F* reports as an error under "
                            f"--report_assumes (line {d.line}: {d.message.splitlines()[0][:120]})",
                            fix="remove that escape from the contract (qed always runs F* with --report_assumes "
                                "error); a fact the contract trusts can be stated as `assume val name : type`, which "
                                "F* does not report")
-    bad = [d for d in run.diagnostics if d.severity == Severity.error and d.file == shown
-           and d.kind in (DiagnosticKind.parse, DiagnosticKind.resolution)]
-    if bad:
-        d = bad[0]
+    if errors:
+        d = errors[0]
         raise BadInput(f"the contract {shown} does not check: line {d.line}: {d.message.splitlines()[0][:200]}",
                        fix="fix the contract (it must type-check on its own, with F*'s library only)")
 
@@ -129,8 +128,9 @@ def decide(run: FStarRun, diagnostics: list[Diagnostic], violations: list[Integr
     return Verdict.error
 
 
-def judge(t: Texts, found: GuardReport, run: FStarRun, *, toolchain: ToolchainRef, started: float) -> FileResult:
-    check_contract_errors(run, t)
+def judge(t: Texts, found: GuardReport, run: FStarRun, *, toolchain: ToolchainRef, started: float,
+          contract_run: FStarRun | None = None) -> FileResult:
+    check_contract_run(contract_run, t.contract_shown or str(t.contract))
     violations, assumptions = violations_of(t, found)
     violations += escape_reports(run.diagnostics, t.shown)
     verdict = decide(run, run.diagnostics, violations)

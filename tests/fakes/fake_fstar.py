@@ -151,6 +151,13 @@ def batch() -> int:
     found = []
     for f, text in texts.items():
         found += findings(f, text, report_assumes, warn296, extra)
+    if len(files) == 2:  # an implementation with its interface: every val needs a definition
+        iface, impl = texts[files[0]], texts[files[1]]
+        for n, line in enumerate(iface.splitlines(), 1):
+            m = re.match(r"val\s+([a-z_][\w']*)", line)
+            if m and not re.search(rf"^let\s+(?:rec\s+)?{m.group(1)}\b", impl, re.M):
+                found.append(issue("Error", [f"Missing definitions in module {module_of(target)}: {m.group(1)}"],
+                                   os.path.basename(files[0]), n, 0, 230, extra))
     use_human = "fake:human" in whole or not as_json
     for d in found:
         err(human(d) if use_human else json.dumps(d))

@@ -41,7 +41,8 @@ def test_an_honest_implementation_verifies_against_its_interface(fstar_backend, 
     assert res.verdict == "verified", res
     assert res.toolchain.name == "fstar" and res.toolchain.solver == "z3 4.13.3"
     assert [m.name for m in res.members] == ["abs"] and res.members[0].outcome == "verified"
-    argv = json.loads(log.read_text().splitlines()[0])
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    argv = next(a for a in runs if a[-1].endswith(".fst"))  # (the contract is also checked alone, as Abs.fsti)
     # the safety flags and the pinned solver are always on the command line
     for flag in (["--message_format", "json"], ["--report_assumes", "error"], ["--warn_error", "@296"],
                  ["--z3version", "4.13.3"]):
@@ -130,7 +131,9 @@ def test_results_are_cached_and_judged_again(fstar_backend, tmp_path, monkeypatc
     first = check(fstar_backend, cand, EX / "Abs.fsti")
     second = check(fstar_backend, cand, EX / "Abs.fsti")
     assert (first.cached, second.cached, second.verdict) == (False, True, "verified")
-    assert len(log.read_text().splitlines()) == 1
+    # one run of the candidate and one of the contract alone; the repeat runs nothing
+    targets = sorted(Path(json.loads(line)[-1]).name for line in log.read_text().splitlines())
+    assert targets == ["Abs.fst", "Abs.fsti"]
     # a crash is never cached
     crash = write(tmp_path, "d.fst", "module Abs\nlet abs x = x (* fake:crash *)\n")
     check(fstar_backend, crash, EX / "Abs.fsti")
@@ -270,3 +273,12 @@ def test_an_escape_f_star_reports_in_the_contract_is_bad_input(fstar_backend, tm
     spec = write(tmp_path, "Abs.fsti", "module Abs\nlet helper (x:int) : int = admit ()\nval abs (x:int) : int\n")
     with pytest.raises(BadInput, match="report_assumes"):
         check(fstar_backend, EX / "Abs.fst", spec)
+
+
+def test_errors_f_star_places_in_the_contract_are_the_candidates_when_the_contract_checks(fstar_backend, tmp_path):
+    # F* reports a missing definition at the interface's `val`: the candidate's problem, not a bad contract
+    cand = write(tmp_path, "c.fst", "module Abs\n\nlet other = 1\n")
+    res = check(fstar_backend, cand, EX / "Abs.fsti")
+    assert res.verdict == "error"
+    [d] = [d for d in res.diagnostics if d.severity == "error"]
+    assert d.file == str(EX / "Abs.fsti") and "Missing definitions" in d.message and d.line == 6
