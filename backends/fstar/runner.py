@@ -156,6 +156,7 @@ class FStarRunner:
                 try:
                     run = FStarRun.model_validate(hit)
                     run.cached = True
+                    job.cleanup()  # F* will not read the snapshot
                     return PendingRun(self, job, key, cached=run)
                 except ValueError:
                     pass

@@ -282,3 +282,16 @@ def test_errors_f_star_places_in_the_contract_are_the_candidates_when_the_contra
     assert res.verdict == "error"
     [d] = [d for d in res.diagnostics if d.severity == "error"]
     assert d.file == str(EX / "Abs.fsti") and "Missing definitions" in d.message and d.line == 6
+
+
+def test_no_snapshot_folder_is_left_behind(fstar_backend, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    cand = write(tmp_path, "c.fst", (EX / "Abs.fst").read_text())
+    for _ in range(2):  # a run, then cache hits
+        check(fstar_backend, cand, EX / "Abs.fsti")
+    hang = write(tmp_path, "h.fst", "module Abs\nlet abs x = x (* fake:hang *)\n")
+    check(fstar_backend, hang, EX / "Abs.fsti", timeout=1)
+    assert list((tmp_path / "tmp").iterdir()) == []
