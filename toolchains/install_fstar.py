@@ -40,6 +40,14 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
 def _unsafe(name: str, archive: Path) -> BadInput:
     return BadInput(f"unsafe entry {name!r} in {archive}: it would be written outside the install directory",
                     fix="use an official F* release archive")
@@ -63,12 +71,12 @@ def safe_untar(archive: Path, target: Path) -> None:
             if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
                 raise _unsafe(m.name, archive)
             dest = root.joinpath(*parts) if parts else root
-            if not str(dest.resolve()).startswith(str(root)):
+            if not _inside(dest.resolve(), root):
                 raise _unsafe(m.name, archive)
             if m.issym() or m.islnk():
                 link = m.linkname
                 base = dest.parent if m.issym() else root
-                if os.path.isabs(link) or not str((base / link).resolve()).startswith(str(root)):
+                if os.path.isabs(link) or not _inside((base / link).resolve(), root):
                     raise _unsafe(f"{m.name} -> {link}", archive)
             elif not (m.isfile() or m.isdir()):
                 raise _unsafe(m.name, archive)

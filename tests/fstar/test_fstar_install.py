@@ -61,7 +61,8 @@ def test_bad_checksum_and_missing_archive_are_bad_input(tmp_path):
 
 def test_unsafe_archives_are_refused_whole(tmp_path):
     env = env_for(tmp_path)
-    for name, member in [("evil1.tar.gz", "../escape.txt"), ("evil2.tar.gz", "/tmp/abs.txt")]:
+    for name, member in [("evil1.tar.gz", "../escape.txt"), ("evil2.tar.gz", "/tmp/abs.txt"),
+                         ("evil4.tar.gz", "fstar/../../unpacked2/x")]:
         archive = tmp_path / name
         with tarfile.open(archive, "w:gz") as tf:
             data = b"x"
