@@ -79,6 +79,13 @@ class Job:
     names: dict[str, str]  # a file name F* may print -> the name qed shows
     shown: str
     tmp: tempfile.TemporaryDirectory | None = None
+    #: for a file checked in place: a digest of the F* files beside it (what F* may read besides its library),
+    #: or None when there are too many to key a cache entry on
+    neighbours: str | None = None
+
+    @property
+    def cacheable(self) -> bool:
+        return self.tmp is not None or self.neighbours is not None
 
     def cleanup(self) -> None:
         if self.tmp is not None:
@@ -91,7 +98,8 @@ def prepare(file: Path, source: str, shown: str, contract: Path | None = None,
     if contract is None:
         cwd = file.resolve().parent
         names = {file.name: shown, str(file): shown, str(file.resolve()): shown}
-        return Job(target=file.resolve(), cwd=cwd, includes=[cwd], names=names, shown=shown)
+        return Job(target=file.resolve(), cwd=cwd, includes=[cwd], names=names, shown=shown,
+                   neighbours=_neighbours(cwd, file.resolve()))
     name = module_name(contract_source or "")
     if name is None:
         raise BadInput(f"the contract {contract} has no `module M` line",
@@ -107,6 +115,26 @@ def prepare(file: Path, source: str, shown: str, contract: Path | None = None,
     names = {target.name: shown, str(target): shown, iface.name: contract_shown or str(contract),
              str(iface): contract_shown or str(contract)}
     return Job(target=target, cwd=folder, includes=[folder], names=names, shown=shown, tmp=tmp)
+
+
+_MAX_NEIGHBOURS = 200
+
+
+def _neighbours(folder: Path, target: Path) -> str | None:
+    """A digest of the `.fst`/`.fsti` files in `folder` other than `target` (names and contents)."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.name.endswith((".fst", ".fsti")) and p != target)
+    except OSError:
+        return None
+    if len(files) > _MAX_NEIGHBOURS:
+        return None
+    parts: list[str | bytes] = []
+    for p in files:
+        try:
+            parts += [p.name, p.read_bytes()]
+        except OSError:
+            return None
+    return digest("fstar-neighbours", *parts)
 
 
 def prepare_contract(contract: Path, source: str, shown: str | None = None) -> Job:
@@ -142,15 +170,15 @@ class FStarRunner:
         return digest(CACHE_NAMESPACE, qed_version, str(self.install.full_version), str(self.install.z3_version),
                       json.dumps(options.args()), job.target.name, source, contract_source or "\0none",
                       json.dumps(sorted({v for k, v in job.names.items() if "/" not in k and "\\" not in k})),
-                      job.shown)
+                      job.shown, job.neighbours or "", str(job.target) if job.tmp is None else "")
 
     def begin(self, job: Job, source: str, contract_source: str | None, options: FStarOptions, timeout: float,
               use_cache: bool = True, memory_mb: int | None = None) -> "PendingRun":
         """Start F* now (or find its answer in the cache); collect with `.result()`."""
         key = self.cache_key(job, source, contract_source, options) if self.store is not None and use_cache \
             else None
-        # without a contract F* also reads files beside the target (its interface, its dependencies): not cached
-        if key is not None and job.tmp is not None:
+        # in place, F* also reads the files beside the target (its interface, sibling modules): they are keyed
+        if key is not None and job.cacheable:
             hit = self.store.get(CACHE_NAMESPACE, key)
             if isinstance(hit, dict):
                 try:
@@ -167,7 +195,7 @@ class FStarRunner:
             job.cleanup()
             raise ToolchainError(f"cannot start F* at {self.install.path}: {e.strerror or e}",
                                  fix="run `qed toolchain status` and fix or reinstall F*") from e
-        return PendingRun(self, job, key if job.tmp is not None else None, running=running)
+        return PendingRun(self, job, key if job.cacheable else None, running=running)
 
 
 @dataclass

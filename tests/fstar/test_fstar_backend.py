@@ -295,3 +295,16 @@ def test_no_snapshot_folder_is_left_behind(fstar_backend, tmp_path, monkeypatch)
     hang = write(tmp_path, "h.fst", "module Abs\nlet abs x = x (* fake:hang *)\n")
     check(fstar_backend, hang, EX / "Abs.fsti", timeout=1)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_file_checked_in_place_is_cached_with_its_neighbours(fstar_backend, tmp_path, monkeypatch):
+    log = tmp_path / "argv.jsonl"
+    monkeypatch.setenv("FAKE_FSTAR_LOG", str(log))
+    d = tmp_path / "proj"
+    d.mkdir()
+    f = write(d, "Abs.fst", (EX / "Abs.fst").read_text())
+    write(d, "Abs.fsti", CONTRACT)
+    assert [check(fstar_backend, f).cached for _ in range(2)] == [False, True]
+    write(d, "Abs.fsti", CONTRACT + "\nval extra : int\n")  # the interface beside it changed: checked again
+    assert not check(fstar_backend, f).cached
+    assert len(log.read_text().splitlines()) == 2
