@@ -10,7 +10,9 @@ formats, read here by a tolerant fallback:
 * 2024:  `* Error 19 at X.fst(3,12-3,15):` (columns 0-based) followed by `  - message` lines;
 * older: `X.fst(3,12-3,15): (Error 19) message` on one line.
 
-Kinds (F*'s own wording is kept in `message`, F*'s number in `error_id`, the phase in `source`):
+Kinds (F*'s own wording is kept in `message`, F*'s number in `error_id`, F*'s kind of issue in `source`, one of
+`FSTAR_KINDS`: smt-query-failed, subtyping-check, termination, smt-rlimit, smt-timeout, unknown-identifier,
+type-error, missing-definition, syntax-error, escape-report, z3, warning, info, other):
 SMT failures (Error 19 and kin) are assertion/postcondition/precondition/subset_type/decreases by their text,
 timeout or resource_limit when the solver gave up; unknown identifiers and type errors are `resolution`; syntax
 errors `parse`; a missing or wrong Z3 is `toolchain`.
@@ -67,42 +69,50 @@ def is_escape_report(message: str, number: int | None) -> bool:
             or "every use of" in low or "report_assumes" in low)
 
 
+#: F*'s kinds of issue, kept in `Diagnostic.source` (the shared `kind` is the language-independent class)
+FSTAR_KINDS = ("smt-query-failed", "subtyping-check", "termination", "smt-rlimit", "smt-timeout",
+               "unknown-identifier", "type-error", "missing-definition", "syntax-error", "escape-report", "z3",
+               "warning", "info", "other")
+
+
 def classify(message: str, number: int | None, severity: Severity) -> tuple[DiagnosticKind, str]:
-    """(kind, phase) of an F* issue."""
+    """(shared kind, F* kind) of an F* issue (see FSTAR_KINDS)."""
     low = message.lower()
+    if "z3 solver not found" in low or "unexpected z3 version" in low or ("could not start" in low and "z3" in low):
+        return (DiagnosticKind.toolchain if severity == Severity.error else DiagnosticKind.warning), "z3"
     if severity == Severity.warning:
-        return DiagnosticKind.warning, "Typechecker"
-    if "z3 solver not found" in low or "unexpected z3 version" in low or "could not start" in low and "z3" in low:
-        return DiagnosticKind.toolchain, "SMT"
+        return DiagnosticKind.warning, "escape-report" if is_escape_report(message, number) else "warning"
     if severity != Severity.error:
-        return DiagnosticKind.other, "Typechecker"
+        return DiagnosticKind.other, "info"
     if number in _PARSE_NUMBERS or "syntax error" in low or "parse error" in low or "unexpected char" in low:
-        return DiagnosticKind.parse, "Parser"
+        return DiagnosticKind.parse, "syntax-error"
     if "identifier not found" in low or "name not found" in low or "not found in scope" in low or \
             "unbound" in low or number == 72:
-        return DiagnosticKind.resolution, "Desugar"
+        return DiagnosticKind.resolution, "unknown-identifier"
     if is_escape_report(message, number):
-        return DiagnosticKind.other, "Typechecker"
-    if "rlimit" in low or "resource" in low and ("limit" in low or "out of" in low):
-        return DiagnosticKind.resource_limit, "SMT"
+        return DiagnosticKind.other, "escape-report"
+    if "rlimit" in low or ("resource" in low and ("limit" in low or "out of" in low)):
+        return DiagnosticKind.resource_limit, "smt-rlimit"
     if "timeout" in low or "timed out" in low or "canceled" in low or "cancelled" in low:
-        return DiagnosticKind.timeout, "SMT"
+        return DiagnosticKind.timeout, "smt-timeout"
     smt = number == 19 or "smt solver could not prove" in low or "could not prove" in low or \
         "assertion failed" in low or "subtyping check failed" in low
     if smt or "failed to prove" in low:
         if "decrease" in low or "termination" in low:
-            return DiagnosticKind.decreases, "SMT"
+            return DiagnosticKind.decreases, "termination"
         if "postcondition" in low.replace("-", ""):
-            return DiagnosticKind.postcondition, "SMT"
+            return DiagnosticKind.postcondition, "smt-query-failed"
         if "precondition" in low.replace("-", ""):
-            return DiagnosticKind.precondition, "SMT"
+            return DiagnosticKind.precondition, "smt-query-failed"
         if "subtyping check failed" in low or "refinement" in low:
-            return DiagnosticKind.subset_type, "SMT"
-        return DiagnosticKind.assertion, "SMT"
+            return DiagnosticKind.subset_type, "subtyping-check"
+        return DiagnosticKind.assertion, "smt-query-failed"
+    if "missing definition" in low:
+        return DiagnosticKind.resolution, "missing-definition"
     if number in _RESOLUTION_NUMBERS or "expected type" in low or "expected expression of type" in low or \
-            "type annotation" in low or "missing definition" in low or "ill-typed" in low or "type of" in low:
-        return DiagnosticKind.resolution, "Typechecker"
-    return DiagnosticKind.other, "Typechecker"
+            "type annotation" in low or "ill-typed" in low or "type of" in low:
+        return DiagnosticKind.resolution, "type-error"
+    return DiagnosticKind.other, "other"
 
 
 def _pos(p) -> tuple[int | None, int | None]:
@@ -116,11 +126,11 @@ def _pos(p) -> tuple[int | None, int | None]:
 
 def _make(severity: Severity, message: str, number: int | None, file: str, line, col, end_line, end_col,
           related: list[RelatedLocation] | None = None) -> Diagnostic:
-    kind, phase = classify(message, number, severity)
+    kind, fstar_kind = classify(message, number, severity)
     return Diagnostic(severity=severity, kind=kind, message=message or "(no message)", file=file, line=line,
                       column=col, end_line=end_line, end_column=end_col,
                       error_id=f"{severity.value.capitalize()} {number}" if number is not None else None,
-                      source=phase, related=related or [])
+                      source=fstar_kind, related=related or [])
 
 
 def _from_json(obj: dict, resolve) -> Diagnostic | None:

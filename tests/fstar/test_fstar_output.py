@@ -33,22 +33,25 @@ def test_json_issue_fields_map_to_the_shared_model():
     assert "Assertion failed" in d.message and d.related and d.related[0].column == 10
 
 
-@pytest.mark.parametrize("msgs,number,kind", [
-    (["Assertion failed", "The SMT solver could not prove the query."], 19, DiagnosticKind.assertion),
-    (["Could not prove post-condition"], 19, DiagnosticKind.postcondition),
-    (["Subtyping check failed", "Expected type nat"], 19, DiagnosticKind.subset_type),
-    (["Could not prove termination of this recursive call"], 19, DiagnosticKind.decreases),
+@pytest.mark.parametrize("msgs,number,kind,fstar_kind", [
+    (["Assertion failed", "The SMT solver could not prove the query."], 19, DiagnosticKind.assertion,
+     "smt-query-failed"),
+    (["Could not prove post-condition"], 19, DiagnosticKind.postcondition, "smt-query-failed"),
+    (["Subtyping check failed", "Expected type nat"], 19, DiagnosticKind.subset_type, "subtyping-check"),
+    (["Could not prove termination of this recursive call"], 19, DiagnosticKind.decreases, "termination"),
     (["The SMT solver could not prove the query.", "Z3 ran out of resources (rlimit)"], 19,
-     DiagnosticKind.resource_limit),
-    (["The SMT solver could not prove the query (canceled: timeout)"], 19, DiagnosticKind.timeout),
-    (["Identifier not found: [foo]"], 72, DiagnosticKind.resolution),
-    (["Expected expression of type int, got bool"], 189, DiagnosticKind.resolution),
-    (["Syntax error"], 168, DiagnosticKind.parse),
-    (["Z3 solver not found. Required version: 4.13.3"], 181, DiagnosticKind.toolchain),
+     DiagnosticKind.resource_limit, "smt-rlimit"),
+    (["The SMT solver could not prove the query (canceled: timeout)"], 19, DiagnosticKind.timeout, "smt-timeout"),
+    (["Identifier not found: [foo]"], 72, DiagnosticKind.resolution, "unknown-identifier"),
+    (["Expected expression of type int, got bool"], 189, DiagnosticKind.resolution, "type-error"),
+    (["Missing definitions in module Abs: abs"], 230, DiagnosticKind.resolution, "missing-definition"),
+    (["Syntax error"], 168, DiagnosticKind.parse, "syntax-error"),
+    (["Every use of admit triggers a warning"], 335, DiagnosticKind.other, "escape-report"),
+    (["Z3 solver not found. Required version: 4.13.3"], 181, DiagnosticKind.toolchain, "z3"),
 ])
-def test_kinds(msgs, number, kind):
+def test_kinds(msgs, number, kind, fstar_kind):
     [d] = parse_output("", err(msgs, number)).diagnostics
-    assert d.kind == kind, d
+    assert (d.kind, d.source) == (kind, fstar_kind), d
 
 
 def test_range_null_and_garbage_lines_are_tolerated():
