@@ -10,9 +10,9 @@ from backends.base import BackendConfig, BackendOptions
 @dataclass(frozen=True)
 class FStarOptions(BackendOptions):
     """F* options that change results (all part of the cache key). `z3rlimit` is F*'s per-query resource limit
-    (`--z3rlimit`, "roughly seconds"; F*'s default is 5); `extra_args` are passed as they are (they cannot
-    remove qed's own safety flags, which come first and which F* does not let later options undo: qed checks
-    them in `runner.command`)."""
+    (`--z3rlimit`, "roughly seconds"; F*'s default is 5); `extra_args` are passed after qed's safety flags and
+    may only be options that tune the solver (the list the guard allows in pragmas, `integrity.SAFE_OPTIONS`;
+    anything else, which could override a safety flag, is refused by `runner.check_options`)."""
 
     z3rlimit: int | None = None
     z3seed: int | None = None
