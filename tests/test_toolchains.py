@@ -122,7 +122,7 @@ def test_manifest_pins():
     for asset in dafny.releases.values():
         assert asset.sha256 is None or len(asset.sha256) == 64
     assert m.get("lean").supported and m.get("lean").version.startswith("v4.")
-    assert not m.get("fstar").supported and m.get("fstar").solver.version == "4.13.3"
+    assert m.get("fstar").supported and m.get("fstar").solver.version == "4.13.3"
 
 
 def test_paths_follow_env(tmp_path, monkeypatch):
