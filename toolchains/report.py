@@ -12,7 +12,7 @@ from verifier.errors import ToolchainError, UnusableToolchain
 
 from .discovery import not_found_error, search_dafny
 from .manifest import ToolchainSpec, load_manifest
-from .paths import EXE, home, is_executable_file, which
+from .paths import home
 from .probe import ProbeResult, probe_version
 
 FSTAR_VERSION_RE = r"F\* (?P<full>v?(?P<v>[0-9][0-9A-Za-z.~+_-]*))"
