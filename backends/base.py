@@ -10,7 +10,8 @@ The core talks to a `Backend` through typed requests and results only:
 
 * `begin(CheckRequest) -> PendingCheck`, `check(CheckRequest) -> FileResult` (every backend);
 * the capabilities it declares, asked for by name (`backend.supports(Capability.x)`, `backend.require(...)`):
-  contract checks, program checks (annotate mode), changed members, member scope, a Python build, sessions.
+  contract checks, program checks (annotate mode), changed members, member scope, a Python build, sessions,
+  contract audits.
   Calling a capability a backend does not declare raises `CapabilityMissing` (a `BadInput` naming the
   backend and the capability), never an `AttributeError`;
 * a lifecycle: a backend is a context manager, and `close()` stops everything it started (verifier runs,
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from verifier.errors import BackendUnavailable, BadInput, CapabilityMissing, ToolchainError
 
 if TYPE_CHECKING:
+    from backends.auditing import ContractAuditor
     from verifier.models import Diagnostic, FileResult, MemberOutcome, ToolchainRef
 
 __all__ = [
@@ -58,6 +60,8 @@ class Capability(StrEnum):
     python_build = "python_build"
     #: `open_session()`: a warm verifier process for repair rounds (`check_warm`)
     sessions = "sessions"
+    #: `contract_auditor()`: is a contract strong enough? (`qed audit`; see `backends.auditing`)
+    contract_audit = "contract_audit"
 
 
 # --- what a language looks like ----------------------------------------------------------------------
@@ -363,6 +367,11 @@ class Backend(ABC):
     def build_python(self, request: PythonBuildRequest) -> Any:
         """Build the verified artifact into a Python package. Capability.python_build."""
         self.require(Capability.python_build, "`qed build` (a Python package)")
+        raise NotImplementedError
+
+    def contract_auditor(self) -> ContractAuditor:
+        """The language half of `qed audit` (Capability.contract_audit; see `backends.auditing`)."""
+        self.require(Capability.contract_audit, "`qed audit` (a contract audit)")
         raise NotImplementedError
 
     def _open_session(self) -> Session:
