@@ -84,8 +84,14 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
 
 @main.command()
 @click.option("--task", "of_task", is_flag=True, help="The schema of task files (specs/*.yaml) instead.")
-def schema(of_task: bool) -> None:
-    """Print the JSON Schema of `qed verify --json` output (or of task files)."""
+@click.option("--audit", "of_audit", is_flag=True, help="The schema of `qed audit --json` output instead.")
+def schema(of_task: bool, of_audit: bool) -> None:
+    """Print the JSON Schema of `qed verify --json` output (or of task files, or of `qed audit --json`)."""
+    if of_audit:
+        from verifier.audit import audit_schema
+
+        click.echo(json.dumps(audit_schema(), indent=2))
+        return
     if of_task:
         from verifier.tasks import task_schema
 
@@ -97,10 +103,12 @@ def schema(of_task: bool) -> None:
 
 
 def _add_optional_commands() -> None:
+    from verifier.cli_audit import audit
     from verifier.cli_build import build
     from verifier.cli_synth import synth
     from verifier.cli_toolchain import toolchain
 
+    main.add_command(audit)
     main.add_command(build)
     main.add_command(synth)
     main.add_command(toolchain)

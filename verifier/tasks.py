@@ -62,6 +62,8 @@ class Task(_Model):
     description: str = Field(min_length=1, description="what the code must do, in natural language")
     spec: Path | None = Field(None, description="contract file, relative to the task file (implement mode)")
     program: Path | None = Field(None, description="program to annotate with proof hints, relative to the task file")
+    solution: Path | None = Field(None, description="a reference implementation of `spec`, relative to the task file "
+                                                    "(`qed audit` tries its mutants)")
     examples: list[Example] = Field(default_factory=list)
     budget: Budget = Field(default_factory=Budget)
     notes: str | None = Field(None, description="free-form notes passed to the prompt")
@@ -142,7 +144,10 @@ def load_task(path: Path) -> Task:
     except ValidationError as e:
         raise _field_error(path, e) from None
     base = path.parent
-    for name in ("spec", "program"):
+    if task.solution is not None and task.spec is None:
+        raise BadInput(f"{path}: field `solution` needs a `spec` (it implements that contract)",
+                       fix="add `spec:` or remove `solution:`")
+    for name in ("spec", "program", "solution"):
         rel = getattr(task, name)
         if rel is None:
             continue

@@ -218,6 +218,12 @@ class DafnyBackend(Backend):
 
         return build_package(request, install=self.install, check=self.check)
 
+    def contract_auditor(self):
+        """`qed audit`'s Dafny half (see `backends.dafny.audit`)."""
+        from .audit.auditor import DafnyAuditor
+
+        return DafnyAuditor(self)
+
     def _open_session(self) -> Session:
         from .session import DafnySession
 
