@@ -9,7 +9,9 @@
 * annotate: the same loop, but the candidate is checked against the given program: its code and contract stay
   frozen, only proof hints may be added (the backend's program check, Capability.program_check).
 * from description: first a contract phase (up to `rounds` write-contract prompts, each answer checked to
-  resolve, to give something to implement, and to contain no escape from proof); the contract is saved as
+  resolve, to give something to implement, and to contain no escape from proof, then audited against the
+  task's examples (`qed audit`, where the backend can: a finding goes back to the model like any problem; findings
+  left after the last round are shown with the contract); the contract is saved as
   `contract<suffix>` in the run folder and goes to `accept(path)` (the user; `--accept-spec`). Declined or not yet
   accepted, the run stops with status `awaiting_acceptance`; `--resume` continues it (the user may have edited
   the file meanwhile: the edited contract is the one checked and implemented). Then implement mode.
@@ -90,7 +92,7 @@ class Attempt(BaseModel):
     sample: int
     round: int
     phase: Literal["contract", "implement", "annotate"] = "implement"
-    outcome: str  # a verdict value, "extraction_error", or for contracts "contract_ok" / "contract_invalid"
+    outcome: str  # a verdict value, "extraction_error", or for contracts "contract_ok" / "contract_invalid" / "contract_audit"
     candidate: str | None = None  # path of the candidate file
     message: str | None = None  # the extraction error, or a short verifier summary
     tokens: int = 0
@@ -307,14 +309,34 @@ class _Session:
                            path=str(path.relative_to(self.run.path)), sha256=sha256_text(got.code))
             problems = self.backend.contract_problems(path, timeout=self.budget.verifier_timeout())
             self.run.event("contract_check", round=r, problems=problems)
-            self.record(Attempt(sample=0, round=r, phase="contract",
-                                outcome="contract_invalid" if problems else "contract_ok",
-                                candidate=str(path), message="; ".join(problems)[:300] or None,
+            findings = [] if problems else self.audit_contract(path, r)
+            outcome = "contract_invalid" if problems else "contract_audit" if findings else "contract_ok"
+            shown = problems or findings
+            self.record(Attempt(sample=0, round=r, phase="contract", outcome=outcome,
+                                candidate=str(path), message="; ".join(shown)[:300] or None,
                                 tokens=ans.tokens, cached=ans.completion.cached))
-            if not problems:
-                return path
-            retry = ContractRetry(previous=got.code, problems=problems)
+            if not problems and (not findings or r == self.config.rounds):
+                return path  # findings left after the last round: the user sees them and decides
+            retry = ContractRetry(previous=got.code, problems=shown)
         return None
+
+    def audit_contract(self, path: Path, r: int) -> list[str]:
+        """`qed audit` of a written contract against the task's examples (backends with the contract-audit
+        capability): each finding, as a problem for the contract's next round. [] when there is nothing to audit
+        against or nothing was found."""
+        if not self.task.examples or not self.backend.supports(Capability.contract_audit):
+            return []
+        from verifier.audit import audit_contract
+
+        try:
+            report = audit_contract(path, [(e.call, e.expect) for e in self.task.examples], backend=self.backend,
+                                    timeout=self.budget.verifier_timeout())
+        except BadInput as e:  # e.g. an example that calls no member of this contract
+            found = [f"audit: {e.cause}"]
+        else:
+            found = [f"audit: {f.kind}: {f.message}" for f in report.findings]
+            self.run.event("contract_audit", round=r, report=report.model_dump(mode="json"))
+        return found
 
     def settle_contract(self, written: Path) -> tuple[Path, bool]:
         """`contract<suffix>` in the run folder: the model's contract, or the user's edit of it from an earlier
