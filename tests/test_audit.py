@@ -363,3 +363,36 @@ def test_surviving_mutants_show_the_diff_and_the_input(dafny_backend):
     assert ev["diff"].startswith("--- a/sum_weak.dfy") and ev["input"].startswith("SumUpTo(")
     assert ev["original_output"] != ev["mutant_output"]
     assert any(f["kind"] == "example_not_determined" for f in m["findings"])
+
+
+# --- qed synth: a written contract is audited against the task's examples ------------------------------------
+
+CLAMP_WEAK = """method Clamp(x: int, lo: int, hi: int) returns (r: int)
+  requires lo <= hi
+  ensures lo <= r <= hi
+"""
+CLAMP_STRONG = CLAMP_WEAK + """  ensures x < lo ==> r == lo
+  ensures x > hi ==> r == hi
+  ensures lo <= x <= hi ==> r == x
+"""
+
+
+@pytest.mark.dafny
+def test_synth_sends_audit_findings_back_to_the_model_before_acceptance(tmp_path, dafny_backend):
+    from verifier.providers import ScriptedProvider
+    from verifier.synth import synthesize
+    from verifier.tasks import load_task
+
+    impl = CLAMP_STRONG + "{\n  if x < lo { r := lo; } else if x > hi { r := hi; } else { r := x; }\n}\n"
+    provider = ScriptedProvider([f"```dafny\n{c}```" for c in (CLAMP_WEAK, CLAMP_STRONG, impl)])
+    seen = []
+    res = synthesize(load_task(EX / "clamp.yaml"), provider, model="m", rounds=3, out_dir=tmp_path,
+                     backend=dafny_backend, accept=lambda p: seen.append(p.read_text(encoding="utf-8")) or True)
+    assert [(a.phase, a.outcome) for a in res.attempts] == [
+        ("contract", "contract_audit"), ("contract", "contract_ok"), ("implement", "verified")]
+    assert seen == [CLAMP_STRONG]  # the user is asked only about the contract the audit passed
+    retry = provider.requests[1].messages[-1].content
+    assert "audit: example_not_determined" in retry and "Clamp(5, 0, 3)" in retry
+    events = [json.loads(ln) for ln in (Path(res.out_dir) / "transcript.jsonl").read_text().splitlines()]
+    [audited] = [e for e in events if e.get("event") == "contract_audit"]
+    assert audited["round"] == 1 and audited["report"]["members"][0]["name"] == "Clamp"

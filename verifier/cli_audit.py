@@ -41,6 +41,14 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def _shown(path: Path) -> Path:
+    """`path` relative to the working folder when it lies below it (as the user would write it)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 @click.command()
 @click.argument("task_file", metavar="[TASK.yaml]", required=False, type=click.Path(path_type=Path))
 @click.option("--spec", type=click.Path(path_type=Path), help="Contract file to audit (instead of a task's `spec:`).")
@@ -105,5 +113,5 @@ def audit(task_file: Path | None, spec: Path | None, examples_file: Path | None,
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
-        click.echo(render_audit(report, contract))
+        click.echo(render_audit(report, _shown(contract)))
     sys.exit(exit_code(report))

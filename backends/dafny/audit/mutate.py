@@ -271,7 +271,12 @@ def _drop(src, toks, i, hi, add) -> None:
             return  # a compound statement, or the end of the block
         elif u.kind == OP and u.text == ";" and depth == 0:
             text = src[toks[i].offset:u.end]
-            add("drop_statement", toks[i].offset, u.end, "", toks[i].line, f"`{_short(text)}` dropped")
+            a, b = toks[i].offset, u.end
+            line_start = src.rfind("\n", 0, a) + 1
+            line_end = src.find("\n", b)
+            if not src[line_start:a].strip() and line_end >= 0 and not src[b:line_end].strip():
+                a, b = line_start, line_end + 1  # the statement is alone on its line: drop the line
+            add("drop_statement", a, b, "", toks[i].line, f"`{_short(text)}` dropped")
             return
 
 
