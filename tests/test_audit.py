@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from backends.auditing import (
+from backends.base import (
     BehaviourRun,
+    Capability,
     ContractAuditor,
     ContractMember,
     ContractQueries,
@@ -19,7 +20,6 @@ from backends.auditing import (
     Mutant,
     MutantCheck,
 )
-from backends.base import Capability
 from backends.dafny.audit.calls import array_hints, generated_inputs, other_values, parse_call
 from backends.dafny.audit.mutate import mutants
 from backends.dafny.audit.queries import counterexample_value
@@ -180,7 +180,7 @@ class ScriptedBackend:
 
 
 def _check(k, status, **kw):
-    from backends.auditing import AuditExample
+    from backends.base import AuditExample
 
     return ExampleCheck(AuditExample(k, f"F({k})", str(k)), "F", status, "detail", line=3, **kw)
 
@@ -209,7 +209,8 @@ def test_findings_follow_what_the_verifier_proved_and_undecided_is_no_finding(tm
     assert exit_code(rep) == 1
     assert "undecided: example 5" in render_audit(rep)
 
-    only_undecided = audit_contract(spec, [], backend=ScriptedBackend(ScriptedAuditor(_queries(_check(1, "undecided")))))
+    undecided = ScriptedBackend(ScriptedAuditor(_queries(_check(1, "undecided"))))
+    only_undecided = audit_contract(spec, [], backend=undecided)
     assert only_undecided.findings == [] and exit_code(only_undecided) == 0
 
 

@@ -17,28 +17,12 @@ from verifier.errors import BadInput
 
 from .cachefmt import RESULTS_NAMESPACE
 from .runner import DafnyOptions, DafnyRunner, PendingRun
-from .texts import Texts
+from .texts import Texts, read_source  # noqa: F401  (read_source: re-exported for callers)
 
 if TYPE_CHECKING:
     from verifier.models import FileResult, ToolchainRef
 
     from .config import DafnyConfig
-
-
-def read_source(path: Path, what: str) -> str:
-    """Read a Dafny file as UTF-8, or raise BadInput naming the problem and the fix."""
-    try:
-        # Exact text: no newline translation (a lone CR ends a `//` comment for Dafny, and the guard must
-        # read what Dafny reads).
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise BadInput(f"{what} {path} is a directory", fix="pass a .dfy file") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
-    except OSError as e:
-        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
 
 
 class DafnyBackend(Backend):

@@ -7,36 +7,31 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from backends.auditing import (
+from backends.base import (
     BehaviourRun,
+    CheckRequest,
     ContractAuditor,
     ContractQueries,
     ContractQueryRequest,
     Mutant,
     MutantCheck,
 )
-from backends.base import CheckRequest
 from verifier.models import DiagnosticKind, Verdict
-
-if TYPE_CHECKING:
-    from ..backend import DafnyBackend
 
 
 class DafnyAuditor(ContractAuditor):
-    def __init__(self, backend: DafnyBackend) -> None:
+    def __init__(self, backend: Any) -> None:  # a DafnyBackend (which imports this module)
         self.backend = backend
-        self._quiet: DafnyBackend | None = None
+        self._quiet: Any = None
 
     @property
-    def quiet(self) -> DafnyBackend:
+    def quiet(self) -> Any:
         """A twin backend without `dafny audit`'s second opinion, for mutants: a mutant changes one operator of
         an implementation that passed the full check, so it cannot add an escape from proof."""
         if self._quiet is None:
-            from ..backend import DafnyBackend
-
-            self._quiet = DafnyBackend(self.backend.plugin, replace(self.backend.config, audit=False))
+            self._quiet = type(self.backend)(self.backend.plugin, replace(self.backend.config, audit=False))
             self._quiet._runner = self.backend.runner
         return self._quiet
 
@@ -55,7 +50,7 @@ class DafnyAuditor(ContractAuditor):
         return [f"it is {result.verdict.value} against the contract" + (f" ({first})" if first else "")]
 
     def mutants(self, contract: Path, impl: Path, members: Sequence[str], limit: int) -> list[Mutant]:
-        from ..backend import read_source
+        from ..texts import read_source
         from .mutate import mutants
 
         return mutants(read_source(impl, "implementation"), members, limit, impl.name)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from backends.auditing import BehaviourRun
+from backends.base import BehaviourRun
 from verifier import procs
 
 from ..pybuild.interface import Member, read_interface

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backends.auditing import AuditExample, ContractMember, ContractQueries, ContractQueryRequest, ExampleCheck
+from backends.base import AuditExample, ContractMember, ContractQueries, ContractQueryRequest, ExampleCheck
 from verifier.errors import BadInput, ToolchainError
 from verifier.models import DiagnosticKind, Severity
 
@@ -271,7 +271,7 @@ class ContractQuerier:
         self.check_spec = check_spec  # (resolved run, path) -> raises BadInput
 
     def query(self, req: ContractQueryRequest) -> ContractQueries:
-        from ..backend import read_source
+        from ..texts import read_source
 
         start = time.monotonic()
         src = read_source(req.contract, "contract")
