@@ -5,7 +5,7 @@ is the task's program with its method bodies removed, the examples are its own t
 mutants) says per example whether the contract determines, admits another output than (with a witness the
 verifier confirmed), or contradicts the expected one, or cannot decide; and whether a precondition is vacuous.
 
-    python benchmarks/audit_specs.py [--dataset mbpp|humaneval|both] [--limit N] [--time-limit S] [--json OUT]
+    python benchmarks/audit_specs.py [--dataset mbpp|humaneval|both] [--limit N] [--skip N] [--time-limit S] [--json OUT]
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def audit_one(t: AuditTask, time_limit: int, use_cache: bool) -> dict:
                      for k in ("determined", "allowed", "contradicted", "undecided", "unusable")}
     row["vacuous"] = [m.name for m in rep.members if m.summary.precondition == "vacuous"]
     row["details"] = [f.message for f in rep.findings][:6]
+    row["undecided"] = [f"example {u['example']}: {u['status']}: {u['detail']}" for m in rep.members
+                        for u in m.summary.undecided_examples][:6]
     return row
 
 
@@ -70,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", choices=["mbpp", "humaneval", "both"], default="both")
     ap.add_argument("--limit", type=int, default=None, help="tasks per dataset")
+    ap.add_argument("--skip", type=int, default=0, help="skip the first N tasks of each dataset")
     ap.add_argument("--time-limit", type=int, default=20)
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
@@ -77,7 +80,8 @@ def main() -> None:
     sets = {"mbpp": mbpp_tasks, "humaneval": humaneval_tasks}
     rows = []
     for name in (["mbpp", "humaneval"] if args.dataset == "both" else [args.dataset]):
-        for t in sets[name](args.limit):
+        tasks = sets[name](None if args.limit is None else args.skip + args.limit)[args.skip:]
+        for t in tasks:
             row = audit_one(t, args.time_limit, not args.no_cache)
             row["class"] = classify(row)
             rows.append(row)

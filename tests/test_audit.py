@@ -117,6 +117,11 @@ def test_example_calls_hoist_allocations_and_add_hints():
     assert parse_call("M.Foo([1, 2], \"a,b\")").args == ["[1, 2]", "\"a,b\""]
     assert parse_call("3 + 4") is None and parse_call("F(1) + 1") is None
     assert array_hints("v", "new int[] [1, 2]") == ["assert v.Length == 2 && v[0] == (1) && v[1] == (2);"]
+    typed = parse_call('F([[1], [1, 2]], "ab", [])', ["seq<seq<int>>", "string", "seq<int>"])
+    assert typed.args == ["qeda1", "qeda2", "[]"]  # an empty display stays (its type comes from the call)
+    assert typed.setup == ["var qeda1: seq<seq<int>> := [[1], [1, 2]];",
+                           "assert |qeda1| == 2 && qeda1[0] == ([1]) && qeda1[1] == ([1, 2]);",
+                           'var qeda2: string := "ab";', "assert |qeda2| == 2 && qeda2[0] == ('a') && qeda2[1] == ('b');"]
 
 
 def test_other_values_differ_from_the_expected_one():

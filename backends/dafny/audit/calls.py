@@ -74,9 +74,10 @@ def _close(toks: list[Token], i: int) -> int:
     return -1
 
 
-def parse_call(call: str) -> Call | None:
+def parse_call(call: str, types: list[str] | None = None) -> Call | None:
     """`Foo.Bar(a, new int[2][1, 2])` -> Call("Foo.Bar", ["a", "qeda2"], setup=[...]); None when `call` is not a
-    single call of a (possibly qualified) name."""
+    single call of a (possibly qualified) name. With the parameters' `types` (as written), non-empty sequence
+    displays and plain string literals are hoisted too, with their elements asserted (hints for the solver)."""
     toks = tokenize(call)
     i = 0
     names: list[str] = []
@@ -97,9 +98,29 @@ def parse_call(call: str) -> Call | None:
             out.setup.append(f"var {var} := {a};")
             out.setup += array_hints(var, a)
             out.args.append(var)
+        elif types is not None and k <= len(types) and (hints := sequence_hints(f"qeda{k}", a)):
+            out.setup.append(f"var qeda{k}: {types[k - 1]} := {a};")
+            out.setup += hints
+            out.args.append(f"qeda{k}")
         else:
             out.args.append(a)
     return out
+
+
+def sequence_hints(var: str, display: str) -> list[str]:
+    """`assert |var| == 2 && var[0] == (1) && var[1] == (2);` for a non-empty display `[1, 2]` or a string
+    literal without escapes or quotes; [] otherwise."""
+    text = display.strip()
+    if is_string_literal(text) and "\\" not in text and "'" not in text and text.startswith('"'):
+        elems = [f"'{c}'" for c in text[1:-1]]
+    elif text.startswith("["):
+        elems = split_elements(text)
+    else:
+        return []
+    if not elems or len(elems) > MAX_HINT_ELEMENTS:
+        return []
+    parts = [f"|{var}| == {len(elems)}"] + [f"{var}[{n}] == ({e})" for n, e in enumerate(elems)]
+    return [f"assert {' && '.join(parts)};"]
 
 
 def array_hints(var: str, new_expr: str) -> list[str]:

@@ -310,6 +310,8 @@ class ContractQuerier:
                                                 f"the call passes {len(call.args)} argument(s), the member takes "
                                                 f"{len(a.member.params)}", line=a.member.line)
                 continue
+            if not a.member.type_params:  # hoisted with the parameter's type, which must make sense here
+                call = parse_call(ex.call, [p.text for p in a.member.params]) or call
             calls[ex.index] = (a, call)
             queries += example_queries(a, ex, call)
             queries += witness_queries(a, ex, call, self._candidates(a, ex))
