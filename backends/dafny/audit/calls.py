@@ -189,7 +189,8 @@ def other_values(type_: tuple, value: str, limit: int = 6) -> list[str]:
             if elems is not None and value.strip().startswith("["):
                 cands = [[], elems[:-1], elems[1:], elems + elems[:1], elems[::-1]]
                 if elem and elem[0] in ("int", "nat") and elems:
-                    cands.append(elems[:-1] + [f"({elems[-1]}) + 1"])
+                    last = is_int_literal(elems[-1])
+                    cands.append(elems[:-1] + [str(last + 1) if last is not None else f"({elems[-1]}) + 1"])
                 out = ["[" + ", ".join(c) + "]" for c in cands if c != elems]
             else:
                 out = ["[]"]
