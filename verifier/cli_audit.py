@@ -53,7 +53,7 @@ def _shown(path: Path) -> Path:
 @click.argument("task_file", metavar="[TASK.yaml]", required=False, type=click.Path(path_type=Path))
 @click.option("--spec", type=click.Path(path_type=Path), help="Contract file to audit (instead of a task's `spec:`).")
 @click.option("--examples", "examples_file", type=click.Path(path_type=Path),
-              help="YAML/JSON list of {call, expect} examples (instead of, or with --spec, the task's examples).")
+              help="YAML/JSON list of {call, expect} examples (added to the task's examples, if any).")
 @click.option("--impl", type=click.Path(path_type=Path),
               help="An implementation that verifies against the contract: its mutants are tried (default: the "
                    "task's `solution:`).")
