@@ -400,5 +400,6 @@ def test_synth_sends_audit_findings_back_to_the_model_before_acceptance(tmp_path
     retry = provider.requests[1].messages[-1].content
     assert "audit: example_not_determined" in retry and "Clamp(5, 0, 3)" in retry
     events = [json.loads(ln) for ln in (Path(res.out_dir) / "transcript.jsonl").read_text().splitlines()]
-    [audited] = [e for e in events if e.get("event") == "contract_audit"]
-    assert audited["round"] == 1 and audited["report"]["members"][0]["name"] == "Clamp"
+    audits = [e for e in events if e.get("event") == "contract_audit"]
+    assert [e["round"] for e in audits] == [1, 2]
+    assert audits[0]["report"]["members"][0]["findings"] and not audits[1]["report"]["members"][0]["findings"]
