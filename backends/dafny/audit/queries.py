@@ -486,8 +486,10 @@ class ContractQuerier:
                 for q in live:
                     if q.role in ("pre", "post"):
                         continue
-                    if q.qualified in answers.errors or _outcome(outcomes, q.qualified) not in ("verified", None):
+                    if q.qualified in answers.errors:
                         continue
+                    if outcomes and _outcome(outcomes, q.qualified) != "verified":
+                        continue  # Dafny's log does not say it verified this question: not answered
                     if any(n in answers.errors for n in _needs(q)):
                         continue
                     answers.proved.add(q.qualified)
@@ -506,10 +508,7 @@ def _needs(q: Query) -> list[str]:
 
 
 def _outcome(outcomes: dict[str, str], qualified: str) -> str | None:
-    for name, outcome in outcomes.items():
-        if name == qualified or name.endswith("." + qualified) or name.split(" ")[0] == qualified:
-            return outcome
-    return None
+    return outcomes.get(qualified)
 
 
 def _spans(text: str) -> list[tuple[int, int, str]]:
