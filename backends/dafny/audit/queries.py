@@ -49,7 +49,7 @@ class Query:
     role: str  # pre | post | vac | acc | rej | det | forb | wit | input
     example: int | None = None
     value: str | None = None  # wit: the witness; input: the call
-    needs: tuple[str, ...] = ()  # names of generated predicates it uses
+    needs: tuple[str, ...] = ()  # generated predicates it uses (qualified, or relative to `module`)
 
     @property
     def qualified(self) -> str:
@@ -163,9 +163,9 @@ def example_queries(a: Audited, ex: AuditExample, call: Call) -> list[Query]:
     args = ", ".join(call.args)
     setup = list(call.setup)
     qs = [Query(f"{PREFIX}_E{k}_Acc", _method(f"{PREFIX}_E{k}_Acc", setup + [f"assert {pre}({args});"]), (), n,
-                "acc", k, needs=(f"{PREFIX}Pre_{n}",)),
+                "acc", k, needs=(pre,)),
           Query(f"{PREFIX}_E{k}_Rej", _method(f"{PREFIX}_E{k}_Rej", setup + [f"assert !{pre}({args});"]), (), n,
-                "rej", k, needs=(f"{PREFIX}Pre_{n}",))]
+                "rej", k, needs=(pre,))]
     rs, got, how = _results(m)
     expect = ex.expect.strip()
     if how == "array":
@@ -200,7 +200,7 @@ def witness_queries(a: Audited, ex: AuditExample, call: Call, values: list[str],
         name = f"{PREFIX}_E{k}_Wit{j}"
         body = f"assert {pre}({args}) && {post}({args}{sep}{', '.join(comps)}) && ({w}) != ({ex.expect.strip()});"
         out.append(Query(name, _method(name, list(call.setup) + [body]), (), n, "wit", k, value=w,
-                         needs=(f"{PREFIX}Pre_{n}", f"{PREFIX}Post_{n}")))
+                         needs=(pre, post)))
     return out
 
 
@@ -218,7 +218,7 @@ def input_queries(a: Audited, limit: int) -> list[Query]:
         name = f"{PREFIX}_I{n}_{j}"
         body = f"assert {a.prefix}{PREFIX}Pre_{n}({', '.join(call.args)});" if m.requires else "assert true;"
         out.append(Query(name, _method(name, call.setup + [body]), (), n, "input", value=call_text(m, row),
-                         needs=(f"{PREFIX}Pre_{n}",)))
+                         needs=(f"{a.prefix}{PREFIX}Pre_{n}",)))
     return out
 
 
@@ -524,8 +524,8 @@ def _owner(spans: list[tuple[int, int, str]], line: int | None) -> str | None:
 
 def _without(live: list[Query], bad: set[str]) -> list[Query]:
     """`live` minus the questions in `bad` and every question that uses a dropped predicate."""
-    gone = {q.name for q in live if q.qualified in bad}
-    return [q for q in live if q.qualified not in bad and not (set(q.needs) & gone)]
+    gone = {q.qualified for q in live if q.qualified in bad}
+    return [q for q in live if q.qualified not in bad and not (set(_needs(q)) & gone)]
 
 
 def _one_line(clauses: list[str]) -> str:
