@@ -92,7 +92,7 @@ class DafnyAuditor(ContractAuditor):
                      timeout: float = 600.0) -> BehaviourRun:
         from .behave import run_variants
 
-        return run_variants(self.backend.runner.install, None, member, variants, inputs, timeout)
+        return run_variants(self.backend.runner.install, member, variants, inputs, timeout)
 
 
 def _why(result) -> str:

@@ -74,7 +74,7 @@ def _collect(out: str, run: BehaviourRun, labels: Sequence[str], offset: int = 0
                 run.outputs[labels[v]][i] = m["out"]
 
 
-def run_variants(install, contract_src: str | None, member_name: str, variants: dict[str, str],
+def run_variants(install, member_name: str, variants: dict[str, str],
                  inputs: Sequence[str], timeout: float = 600.0) -> BehaviourRun:
     """See the module docstring. `variants` maps a label to a whole program; the member is looked up in the
     first one."""

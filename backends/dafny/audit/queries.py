@@ -29,10 +29,9 @@ from backends.base import AuditExample, ContractMember, ContractQueries, Contrac
 from verifier.errors import BadInput, ToolchainError
 from verifier.models import DiagnosticKind, Severity
 
-from ..pybuild.dtypes import TypeSyntaxError, parse_type_tokens
 from ..pybuild.interface import Member, read_interface
 from ..runner import DafnyOptions, DafnyRunner
-from ..syntax import IDENT, outline, tokenize
+from ..syntax import IDENT, outline
 from .calls import Call, generated_inputs, other_values, parse_call
 
 PREFIX = "QedAudit"
@@ -325,9 +324,9 @@ class ContractQuerier:
             cex[k] = (value, text)
             if value is None or det in answers.proved or self._witnessed(answers, k):
                 continue
-            tried = set(self._candidates(a, _example(req, k)))
+            tried = set(self._candidates(a, _example_of(req, k)))
             if value not in tried:
-                more += witness_queries(a, _example(req, k), call, [value], first=0)
+                more += witness_queries(a, _example_of(req, k), call, [value], first=0)
         if more:
             extra = self._run(req, src, [q for q in queries if q.role in ("pre", "post")] + more)
             answers.proved |= {q.qualified for q in more if q.qualified in extra.proved}
@@ -340,7 +339,7 @@ class ContractQuerier:
             cm.inputs = [q.value for q in queries if q.role == "input" and q.member == a.index
                          and q.qualified in answers.proved and q.value]
         for k, (a, call) in calls.items():
-            checks[k] = self._example(a, _example(req, k), queries, answers, cex.get(k, (None, None)))
+            checks[k] = self._example(a, _example_of(req, k), queries, answers, cex.get(k, (None, None)))
         for ex in req.examples:
             if ex.index in checks:
                 c = checks[ex.index]
@@ -499,7 +498,7 @@ class ContractQuerier:
         return answers
 
 
-def _example(req: ContractQueryRequest, k: int) -> AuditExample:
+def _example_of(req: ContractQueryRequest, k: int) -> AuditExample:
     return next(e for e in req.examples if e.index == k)
 
 
@@ -530,10 +529,3 @@ def _without(live: list[Query], bad: set[str]) -> list[Query]:
 
 def _one_line(clauses: list[str]) -> str:
     return " && ".join(" ".join(c.split()) for c in clauses)
-
-
-def parse_type_text(text: str) -> tuple | None:
-    try:
-        return parse_type_tokens(tokenize(text))
-    except TypeSyntaxError:
-        return None
