@@ -68,7 +68,8 @@ def mbpp_examples(test_src: str, members: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     body = test_src
     for m in re.finditer(r"var\s+([\w, ]+?)\s*(?::\s*[^:=;]+)?:=\s*(.+?);|assert\s*\(?\s*(\w+)\s*==\s*(.+?)\s*\)?\s*;"
-                         r"|expect\s+(\w+)\s*==\s*(.+?)\s*[,;]|print\s*\(?\s*(\w+)\s*\)?\s*;[^\n]*\n\s*//\s*expected\s*"
+                         r'|expect\s+(\w+)\s*==\s*(.+?)\s*(?:,\s*"[^"\n]*"\s*)?;'
+                         r"|print\s*\(?\s*(\w+)\s*\)?\s*;[^\n]*\n\s*//\s*expected\s*"
                          r":?\s*([^\n;]+)", body):
         if m.group(1):
             var, rhs = m.group(1).strip(), " ".join(m.group(2).split())
