@@ -97,10 +97,12 @@ def schema(of_task: bool) -> None:
 
 
 def _add_optional_commands() -> None:
+    from verifier.cli_bench import bench
     from verifier.cli_build import build
     from verifier.cli_synth import synth
     from verifier.cli_toolchain import toolchain
 
+    main.add_command(bench)
     main.add_command(build)
     main.add_command(synth)
     main.add_command(toolchain)
