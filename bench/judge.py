@@ -119,6 +119,8 @@ def _check(task: BenchTask, job: Job, backends: Backends, out: TaskOutcome) -> T
 
     registry.ensure_available(registry.plugin_for_language(task.language))
     if job.answer is None:
+        if job.mode == "oracle" and task.mode == "implement" and task.given and task.given.strip():
+            _contract_stands_alone(task, job, backends)
         out.status = "no_answer"
         out.reason = "the dataset has no ground truth for this task" if job.mode == "oracle" else \
             "no answer file for this task"
@@ -145,6 +147,22 @@ def _check(task: BenchTask, job: Job, backends: Backends, out: TaskOutcome) -> T
     out.toolchain = result.toolchain.model_dump(mode="json") if result.toolchain else None
     out.artifact = job.answer if out.status == "passed" else None
     return out
+
+
+def _contract_stands_alone(task: BenchTask, job: Job, backends: Backends) -> None:
+    """Oracle without a ground truth: the contract is still checked (as its own candidate, which cannot pass):
+    one that does not stand alone raises BadInput, which makes the task a defect."""
+    from backends.base import CheckRequest
+
+    work = Path(job.workdir)
+    contract, _ = task.oracle_files(work)
+    if contract is None:
+        return
+    probe = work / f"{task.name}.contract-probe{task.suffix()}"
+    probe.write_text(task.given or "", encoding="utf-8")
+    timeout = min(job.timeout, job.task_timeout) if job.task_timeout else job.timeout
+    backends.get(task.language).check(CheckRequest(file=probe, contract=contract, timeout=timeout,
+                                                   memory_mb=job.memory_mb, display_name=f"{task.dataset}/{task.id}"))
 
 
 def _model(task: BenchTask, job: Job, backends: Backends, out: TaskOutcome) -> TaskOutcome:
