@@ -99,7 +99,7 @@ def run_task(task: BenchTask, job: Job, backends: Backends) -> TaskOutcome:
         out.status, out.reason = "toolchain_absent", e.cause
     except BadInput as e:
         out = base
-        out.status, out.reason = "defect", str(e)[:1000]
+        out.status, out.reason = "defect", _local(str(e), job.workdir)[:1000]
     except (ProviderError, StorageError):
         raise  # the run cannot go on: stop it (resumable)
     except ToolchainError as e:
@@ -107,6 +107,11 @@ def run_task(task: BenchTask, job: Job, backends: Backends) -> TaskOutcome:
         out.status, out.reason = "error", f"toolchain: {e}"[:1000]
     out.duration_s = round(time.monotonic() - started, 3)
     return out
+
+
+def _local(message: str, workdir: str) -> str:
+    """A message without the run folder's paths (reasons compare across runs)."""
+    return message.replace(workdir.rstrip("/") + "/", "")
 
 
 def _blank_given(task: BenchTask) -> bool:
