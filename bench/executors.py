@@ -69,7 +69,7 @@ class RayExecutor:
     """Tasks as Ray remote functions (at most `workers` in flight); `address` None starts a local Ray
     instance. Ray is an optional extra: `pip install 'qedgen[ray]'`."""
 
-    def __init__(self, workers: int, address: str | None = None, *, local_mode: bool = False):
+    def __init__(self, workers: int, address: str | None = None):
         try:
             import ray
         except ImportError:
@@ -78,13 +78,16 @@ class RayExecutor:
         self.ray = ray
         self.workers = workers
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False,
-                                      "configure_logging": False}
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address is None:
+                # a Ray instance on this machine: its workers import what the driver imports (backends
+                # registered from the driver's path included)
+                import os
+                import sys
+
                 kwargs["num_cpus"] = workers
-            if local_mode:
-                kwargs["local_mode"] = True
-            ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
+            ray.init(address=address, **kwargs)
         self.remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
 
     def run(self, items: list[tuple[BenchTask, Job]], started: Started | None = None) -> Iterator[TaskOutcome]:

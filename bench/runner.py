@@ -86,7 +86,7 @@ def prepare(run_dir: Path, *, resume: bool) -> None:
 
 def run(run_dir: Path, selection: Selection | None = None, options: RunOptions | None = None, *,
         resume: bool = False, api_key: str | None = None, provider: Callable[[], Any] | None = None,
-        progress: Progress | None = None, local_mode: bool = False) -> dict[str, Any]:
+        progress: Progress | None = None) -> dict[str, Any]:
     """Run (or, with `resume`, finish) the benchmark in `run_dir`; returns the summary (`--json`).
     `provider` replaces the model provider built from the options (tests: a scripted one)."""
     from .providers import ProviderSpec
@@ -116,7 +116,7 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
         make_provider = provider or ProviderSpec(base_url=options.base_url, api_key=api_key,
                                                  offline=options.offline, cassette=options.cassette)
         items = [(t, _job(t, options, run_dir, answers, make_provider)) for t in todo]
-        executor = _executor(options, local_mode)
+        executor = _executor(options)
         previous = [o for o in store.results() if (o.dataset, o.task_id) in {t.key for t in tasks}]
         if progress is not None:
             progress.start(total=len(tasks), done=previous)
@@ -172,11 +172,11 @@ def _job(task: BenchTask, o: RunOptions, run_dir: Path, answers: dict[tuple[str,
     return job
 
 
-def _executor(o: RunOptions, local_mode: bool):
+def _executor(o: RunOptions):
     from .executors import LocalExecutor, RayExecutor
 
     if o.executor == "ray":
-        return RayExecutor(o.workers, o.ray_address, local_mode=local_mode)
+        return RayExecutor(o.workers, o.ray_address)
     return LocalExecutor(o.workers)
 
 

@@ -302,13 +302,14 @@ def test_oracle_on_real_dafny_tasks(tmp_path, monkeypatch, dafny_install):
 # --- Ray -----------------------------------------------------------------------------------------------------------
 
 
-def test_ray_executor_in_local_mode(tmp_path):
+def test_ray_executor_on_a_local_ray_instance(tmp_path):
+    """Ray 2.x has no `local_mode` any more: the test starts a Ray instance on this machine (two CPUs)."""
     ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'qedgen[ray]')")
     data = toy_tasks(tmp_path / "tasks", 3, broken=(2,))
     out = tmp_path / "run"
     try:
         summary = run(out, Selection(datasets=["local"], data=str(data)),
-                      RunOptions(mode="oracle", workers=2, executor="ray"), local_mode=True)
+                      RunOptions(mode="oracle", workers=2, executor="ray"))
     finally:
         ray.shutdown()
     assert summary["datasets"]["local"]["passed"] == 2 and summary["datasets"]["local"]["new_defects"] == 1
