@@ -257,7 +257,7 @@ def test_model_run_with_scripted_answers_on_a_real_dafny_task(tmp_path, monkeypa
     monkeypatch.setenv("QED_CACHE_DIR", str(tmp_path / "cache"))
     [task] = datasets.select(datasets.load("mbpp-dfy"), ids=["task_id_2"])
     good = f"```dafny\n{task.ground_truth}\n```"
-    wrong = good.replace("result := res;", "result := [];")
+    wrong = good.replace("res := res + [a[i]];", "res := res + [a[i], a[i]];")  # duplicates: fails
     cheat = good.replace("result := res;", "assume false;\n    result := res;")
     provider = ScriptedProvider({0: [wrong, good], 1: [cheat, cheat]})
     out = tmp_path / "run"
