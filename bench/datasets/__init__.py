@@ -104,18 +104,3 @@ def read_ids(spec: str) -> list[str]:
             raise BadInput(f"cannot read the task list {path}: {e.strerror or e}", fix="check the path") from None
         return [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
     return [s.strip() for s in spec.split(",") if s.strip()]
-
-
-def read_text(path: Path) -> str:
-    """A dataset file as text (bytes that are not UTF-8 are replaced: dataset files are hostile input)."""
-    try:
-        return path.read_bytes().decode("utf-8", "replace")
-    except OSError as e:
-        raise BadInput(f"cannot read dataset file {path}: {e.strerror or e}", fix="check the benchmark data") from None
-
-
-def require_dir(path: Path, what: str) -> Path:
-    if not path.is_dir():
-        raise BadInput(f"{what}: folder {path} does not exist",
-                       fix="set QED_BENCH_DATA to the benchmarks folder (see its README), or pass --data DIR")
-    return path

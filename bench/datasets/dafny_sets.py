@@ -11,7 +11,7 @@ from verifier.errors import BadInput
 from verifier.tasks import Mode
 
 from ..tasks import BenchTask
-from . import read_text, require_dir
+from .files import read_text, require_dir
 
 LANGUAGE = "dafny"
 ANNOTATE_TEXT = ("Add the proof hints (loop invariants, assertions, lemmas, ghost code) that make this program "

@@ -13,7 +13,7 @@ from verifier.errors import BadInput
 from verifier.tasks import Mode
 
 from ..tasks import BenchTask
-from . import read_text
+from .files import read_text
 
 LANGUAGE = "fstar"
 REQUIRED = ("file_name", "name", "source_type", "source_definition")

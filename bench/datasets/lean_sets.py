@@ -11,7 +11,7 @@ from verifier.errors import BadInput
 from verifier.tasks import Mode
 
 from ..tasks import BenchTask
-from . import read_text, require_dir
+from .files import read_text, require_dir
 
 LANGUAGE = "lean"
 _SORRY = re.compile(r"\bsorry\b")
