@@ -314,3 +314,51 @@ def test_ray_executor_on_a_local_ray_instance(tmp_path):
         ray.shutdown()
     assert summary["datasets"]["local"]["passed"] == 2 and summary["datasets"]["local"]["new_defects"] == 1
     assert len(rows(out, "results")) == 3  # the driver alone wrote them
+
+
+def test_per_task_wall_clock_limit(tmp_path):
+    data = toy_tasks(tmp_path / "tasks", 2)
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    (answers / "t0.toy").write_text("sleep 30\nprove a: 1 == 1\n")
+    (answers / "t1.toy").write_text("prove a: 1 == 1\n")
+    out = tmp_path / "run"
+    started = time.monotonic()
+    r = cli("bench", "--dataset", "local", "--data", str(data), "--answers", str(answers), "--task-timeout", "2",
+            "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    assert time.monotonic() - started < 20
+    got = {t["id"]: t["status"] for t in json.loads((out / "report.json").read_text())["tasks"]}
+    assert got == {"t0": "timeout", "t1": "passed"}
+
+
+def test_model_mode_on_a_language_without_backend_asks_no_model(tmp_path):
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "run"
+    r = cli("bench", "--dataset", "fstar", "--data", str(FIXTURES / "bench" / "fstar"), "--model", "m",
+            "--base-url", "http://127.0.0.1:9/v1", "--api-key", "k", "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    assert {t["status"] for t in json.loads((out / "report.json").read_text())["tasks"]} == {"toolchain_absent"}
+
+
+def test_live_progress_display_shows_counts_rate_and_workers():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bench.outcome import TaskOutcome
+    from bench.progress import Progress
+    from bench.tasks import BenchTask
+    from verifier.tasks import Mode
+
+    buf = StringIO()
+    p = Progress(2, console=Console(file=buf, force_terminal=True, width=100))
+    t = BenchTask(dataset="d", id="x1", language="toy", mode=Mode.implement, description="x")
+    p.start(total=3, done=[TaskOutcome(dataset="d", task_id="x0", status="passed", reason="verified")])
+    p.started(1, t)
+    assert p._render() is not None and p.current == {1: "d/x1"}
+    p.finished(TaskOutcome(dataset="d", task_id="x1", status="failed", reason="assertion"))
+    p.close()
+    text = buf.getvalue()
+    assert "2/3" in text and "pass rate 50.0%" in text and "worker 1" in text and "ETA" in text
