@@ -85,10 +85,11 @@ def prepare(run_dir: Path, *, resume: bool) -> None:
 
 
 def run(run_dir: Path, selection: Selection | None = None, options: RunOptions | None = None, *,
-        resume: bool = False, api_key: str | None = None, provider: Callable[[], Any] | None = None,
-        progress: Progress | None = None) -> dict[str, Any]:
+        resume: bool = False, overrides: dict[str, Any] | None = None, api_key: str | None = None,
+        provider: Callable[[], Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Run (or, with `resume`, finish) the benchmark in `run_dir`; returns the summary (`--json`).
-    `provider` replaces the model provider built from the options (tests: a scripted one)."""
+    `overrides` change saved options on resume (`workers`, `executor`, `ray_address`); `provider` replaces the
+    model provider built from the options (tests: a scripted one)."""
     from .providers import ProviderSpec
 
     prepare(run_dir, resume=resume)
@@ -98,8 +99,7 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
             if saved_sel is None or saved_opt is None:
                 raise BadInput(f"{run_dir} holds no run parameters", fix="start a new run with --out")
             selection = Selection.model_validate(saved_sel)
-            options = RunOptions.model_validate({**saved_opt, **(options.model_dump(
-                include={"workers", "executor", "ray_address"}) if options else {})})
+            options = RunOptions.model_validate({**saved_opt, **(overrides or {})})
         else:
             if selection is None or options is None:
                 raise BadInput("no tasks or options given", fix="name a dataset and a mode")

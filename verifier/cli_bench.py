@@ -78,6 +78,7 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
 
     modes = [m for m, on in (("oracle", oracle), ("answers", answers is not None), ("model", model is not None)) if on]
     selection = options = None
+    given: dict = {}
     if resume_dir is None:
         if not dataset_names:
             raise BadInput("no dataset given", fix=f"pass --dataset NAME ({', '.join(datasets.names())})")
@@ -105,16 +106,19 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
             raise BadInput("--resume continues a run with its own datasets and mode",
                            fix="drop the dataset and mode options (--workers/--executor may change)")
         out = resume_dir
-        options = RunOptions(mode="oracle", workers=workers, executor=executor, ray_address=ray_address)
+        given = {name: value for name, value in (("workers", workers), ("executor", executor),
+                                                 ("ray_address", ray_address))
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     progress = None
     if not as_json and sys.stdout.isatty():
         from bench.progress import Progress
 
-        progress = Progress(workers)
+        progress = Progress(workers if resume_dir is None else given.get("workers") or _saved_workers(out, workers))
     from verifier.signals import Interrupted
 
     try:
-        summary = run(out, selection, options, resume=resume_dir is not None, api_key=api_key, progress=progress)
+        summary = run(out, selection, options, resume=resume_dir is not None, overrides=given, api_key=api_key,
+                      progress=progress)
     except Interrupted as e:
         e.resume = f"qed bench --resume {out}"
         raise
@@ -124,6 +128,16 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
         click.echo(_text(summary))
     new = sum(d.get("new_defects", 0) for d in summary["datasets"].values())
     sys.exit(1 if summary["mode"] == "oracle" and new else 0)
+
+
+def _saved_workers(run_dir: Path, default: int) -> int:
+    """The worker count a resumed run will use (for the progress display's rows)."""
+    from bench.store import DB_NAME, Store
+
+    if not (run_dir / DB_NAME).is_file():
+        return default
+    with Store(run_dir) as store:
+        return int((store.meta("options") or {}).get("workers") or default)
 
 
 def _text(s: dict) -> str:
