@@ -78,7 +78,7 @@ class BenchReport(_Model):
     complete: bool = Field(description="every selected task has a verdict")
     datasets: dict[str, DatasetCounts]
     tasks: list[TaskEntry]
-    duration_s: float
+    duration_s: float = Field(description="the tasks' durations added up (not the run's wall clock)")
     toolchains: list[str] = Field(default_factory=list)
     scripted_answers: int = Field(0, description="answers written by hand for a test or demo, not by a model")
 
