@@ -92,6 +92,8 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
     model provider built from the options (tests: a scripted one)."""
     from .providers import ProviderSpec
 
+    if options is not None and options.executor == "ray":
+        _ray_importable()  # before the run folder is made: a refused run leaves nothing behind
     prepare(run_dir, resume=resume)
     with Store(run_dir) as store:
         if resume:
@@ -136,6 +138,14 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
         keys = {t.key for t in tasks}
         return write_reports(run_dir, [o for o in store.results() if (o.dataset, o.task_id) in keys], tasks,
                              selection, options)
+
+
+def _ray_importable() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise BadInput("--executor ray needs Ray, which is not installed",
+                       fix="pip install 'qedgen[ray]' (or use --executor local)") from None
 
 
 def _check_options(o: RunOptions) -> None:

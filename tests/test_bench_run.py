@@ -362,3 +362,16 @@ def test_live_progress_display_shows_counts_rate_and_workers():
     p.close()
     text = buf.getvalue()
     assert "2/3" in text and "pass rate 50.0%" in text and "worker 1" in text and "ETA" in text
+
+
+def test_list_and_missing_dataset_and_missing_ray(tmp_path, monkeypatch):
+    data = toy_tasks(tmp_path / "tasks", 2)
+    r = cli("bench", "--dataset", "local", "--data", str(data), "--list")
+    assert r.exit_code == 0 and r.output.splitlines() == ["local\tt0\timplement", "local\tt1\timplement"]
+    r = cli("bench", "--oracle")
+    assert r.exit_code == 2 and "no dataset given" in r.output
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    r = cli("bench", "--dataset", "local", "--data", str(data), "--oracle", "--executor", "ray", "--out",
+            str(tmp_path / "run"))
+    assert r.exit_code == 2 and "pip install 'qedgen[ray]'" in r.output
+    assert not (tmp_path / "run").exists()  # nothing left behind
