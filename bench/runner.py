@@ -92,8 +92,12 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
     model provider built from the options (tests: a scripted one)."""
     from .providers import ProviderSpec
 
-    if options is not None and options.executor == "ray":
-        _ray_importable()  # before the run folder is made: a refused run leaves nothing behind
+    tasks: list[BenchTask] = []
+    if not resume:  # everything that can be refused is refused before the run folder is made
+        if selection is None or options is None:
+            raise BadInput("no tasks or options given", fix="name a dataset and a mode")
+        _check_options(options)
+        tasks = _load(selection)
     prepare(run_dir, resume=resume)
     with Store(run_dir) as store:
         if resume:
@@ -102,16 +106,13 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
                 raise BadInput(f"{run_dir} holds no run parameters", fix="start a new run with --out")
             selection = Selection.model_validate(saved_sel)
             options = RunOptions.model_validate({**saved_opt, **(overrides or {})})
+            if options.executor == "ray":
+                _ray_importable()
+            tasks = _load(selection)
         else:
-            if selection is None or options is None:
-                raise BadInput("no tasks or options given", fix="name a dataset and a mode")
-            _check_options(options)
             store.set_meta("selection", selection.model_dump(mode="json"))
             store.set_meta("options", options.model_dump(mode="json"))
             store.set_meta("started_at", time.time())
-        tasks = selection.load()
-        if not tasks:
-            raise BadInput("no task matches the selection", fix="check --tasks/--filter/--limit")
         done = store.finished()
         todo = [t for t in tasks if t.key not in done]
         answers = _answers(options, todo)
@@ -140,6 +141,13 @@ def run(run_dir: Path, selection: Selection | None = None, options: RunOptions |
                              selection, options)
 
 
+def _load(selection: Selection) -> list[BenchTask]:
+    tasks = selection.load()
+    if not tasks:
+        raise BadInput("no task matches the selection", fix="check --tasks/--filter/--limit")
+    return tasks
+
+
 def _ray_importable() -> None:
     try:
         import ray  # noqa: F401
@@ -149,8 +157,12 @@ def _ray_importable() -> None:
 
 
 def _check_options(o: RunOptions) -> None:
+    if o.executor == "ray":
+        _ray_importable()
     if o.mode == "answers" and not o.answers:
         raise BadInput("--answers needs a folder", fix="pass --answers DIR")
+    if o.mode == "answers" and not Path(o.answers or "").is_dir():
+        raise BadInput(f"answers folder {o.answers} does not exist", fix="pass the folder holding one file per task")
     if o.mode == "model" and not o.model:
         raise BadInput("--model needs a model name", fix="pass --model NAME")
 

@@ -142,6 +142,7 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path):
     r = cli("bench", "--dataset", "local", "--data", str(data), "--oracle", "--tasks", "nope", "--out",
             str(tmp_path / "r3"))
     assert r.exit_code == 2 and "unknown task id(s): nope" in r.output
+    assert not (tmp_path / "r3").exists()  # a refused run leaves no folder behind
     r = cli("bench", "--resume", str(tmp_path / "nothing"))
     assert r.exit_code == 2 and "not a qed bench run folder" in r.output
 
