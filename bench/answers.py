@@ -1,5 +1,6 @@
 """`--answers DIR`: one candidate file per task, matched by file name (the name starts with the task id, then a
-character that is not a letter or digit, or the suffix: `DA0042_vericoded.dfy`, `task_id_2.dfy`)."""
+character that is not a letter or digit, or the suffix: `DA0042_vericoded.dfy`, `task_id_2.dfy`; a dataset may
+give aliases, e.g. `HumanEval_12.dfy` for HumanEval-Dafny's `012-longest`)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def match_answers(folder: Path, tasks: list[BenchTask]) -> dict[tuple[str, str],
     by_id: dict[str, list[BenchTask]] = {}
     for t in tasks:
         by_id.setdefault(t.id, []).append(t)
-        if t.name != t.id:
-            by_id.setdefault(t.name, []).append(t)
+        for alias in {t.name, *t.meta.get("aliases", ())} - {t.id}:
+            by_id.setdefault(alias, []).append(t)
     found: dict[tuple[str, str], Path] = {}
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = f.name

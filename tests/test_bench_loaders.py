@@ -178,3 +178,16 @@ def test_shipped_defects_lists_are_data_with_reasons():
         assert doc["dataset"] == f.stem and doc["defects"]
         assert all(d["id"] and d["reason"] for d in doc["defects"])
     assert "task_id_747" in defects.known("mbpp-dfy") and defects.known("nope") == {}
+
+
+@needs_data
+def test_answer_files_match_ids_and_aliases(tmp_path):
+    from bench.answers import match_answers
+
+    tasks = datasets.select(datasets.load("humaneval-dafny"), ids=["012-longest", "000-has_close_elements"]) + \
+        datasets.select(datasets.load("mbpp-dfy"), ids=["task_id_8", "task_id_80"])
+    for name in ("HumanEval_12.dfy", "000-has_close_elements.answer.dfy", "task_id_80_x.dfy", "task_id_8.lean"):
+        (tmp_path / name).write_text("x")
+    found = {k[1]: v.name for k, v in match_answers(tmp_path, tasks).items()}
+    assert found == {"012-longest": "HumanEval_12.dfy", "000-has_close_elements": "000-has_close_elements.answer.dfy",
+                     "task_id_80": "task_id_80_x.dfy"}  # task_id_8 has none: `.lean` is not Dafny

@@ -142,8 +142,14 @@ def humaneval_dafny(root: Path, variant: str | None) -> list[BenchTask]:
             dataset="humaneval-dafny", id=f.stem, language=LANGUAGE,
             mode=Mode.from_description if write else Mode.implement, description=desc,
             given=None if write else contract, ground_truth=text, oracle_contract=contract if write else None,
-            examples=examples, meta={"variant": variant or "implement"}))
+            examples=examples, meta={"variant": variant or "implement", "aliases": _humaneval_alias(f.stem)}))
     return tasks
+
+
+def _humaneval_alias(stem: str) -> list[str]:
+    """`012-longest` is HumanEval problem 12: answers published as `HumanEval_12.dfy` match it too."""
+    head = stem.split("-", 1)[0]
+    return [f"HumanEval_{int(head)}"] if head.isdigit() else []
 
 
 # --- vericoding ---------------------------------------------------------------------------------------------
