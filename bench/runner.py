@@ -187,6 +187,8 @@ def _job(task: BenchTask, o: RunOptions, run_dir: Path, answers: dict[tuple[str,
         if f is not None:
             job.answer = f.read_bytes().decode("utf-8", "replace")
             job.answer_source = task.meta.get("source") or f.parent.name
+        else:
+            job.answer_source = "no answer file"
     else:
         job.model = {"model": o.model, "samples": o.samples, "rounds": o.rounds, "session": o.session,
                      "max_tokens": o.max_tokens}
