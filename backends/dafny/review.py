@@ -171,8 +171,9 @@ def _ask(runner: DafnyRunner | None, src: str, out: Outline, file: Path, n: int,
          m: _Member, hyps: list[str], goals: list[str], timeout: float, use_cache: bool) -> Finding:
     """Ask Dafny whether `hyps` imply `goals` for member `m`'s parameters (and results, for `ensures`)."""
     line = m.decl.start_line
-    claim = (f"the new `ensures` of {q} imply the old `ensures {" && ".join(goals)}`" if what == "ensures" else
-             f"the old `requires` of {q} imply the new `requires {" && ".join(goals)}`")
+    goal = " && ".join(goals)
+    claim = (f"the new `ensures` of {q} imply the old `ensures {goal}`" if what == "ensures" else
+             f"the old `requires` of {q} imply the new `requires {goal}`")
     words = {w for s in hyps + goals for w in _words(s)}
     if words & _TWO_STATE:
         return Finding(q, "undecided", "verifier", code, f"not decided whether {claim}: two-state clauses "
