@@ -222,7 +222,7 @@ def test_weakened_contract_is_a_reviewable_event_and_fails_the_gate_when_asked(p
     assert event["file"] == "spec/abs.dfy" and event["role"] == "spec" and event["used_by"] == ["src/abs.dfy"]
     assert event["status"] == "weakened"
     [member] = event["members"]
-    assert member["name"] == "Abs" and member["removed"] == [{"keyword": "ensures", "text": "y >= 0", "line": 5}]
+    assert member["name"] == "Abs" and member["removed"] == [{"keyword": "ensures", "text": "y >= 0", "line": 6}]
     [finding] = event["findings"]
     assert (finding["what"], finding["how"], finding["rule"]) == ("removed_ensures", "form", "QED-C001")
 
@@ -335,9 +335,10 @@ def test_junit_report_parses_back_with_a_testcase_per_member(project):
     assert set(suites) == {"src/abs.dfy", "src/sum.dfy"}
     [ok] = suites["src/abs.dfy"].iter("testcase")
     assert ok.get("name") == "Abs" and ok.find("failure") is None
-    [bad] = suites["src/sum.dfy"].iter("testcase")
-    failure = bad.find("failure")
-    assert bad.get("name") == "SumTo" and failure is not None and "postcondition" in failure.get("message")
+    cases = {c.get("name"): c for c in suites["src/sum.dfy"].iter("testcase")}
+    assert cases["Sum"].find("failure") is None  # the function's own obligations hold
+    failure = cases["SumTo"].find("failure")
+    assert failure is not None and "postcondition" in failure.get("message") and "src/sum.dfy:" in failure.text
     assert int(suites["src/sum.dfy"].get("failures")) == 1
 
 
