@@ -67,8 +67,8 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
     """
     from backends import registry
-    from verifier.verify import VerifyRequest
     from verifier.parallel import default_workers
+    from verifier.verify import VerifyRequest
     from verifier.verify import verify as run_verify
 
     values = backend_values(backend_kwargs)

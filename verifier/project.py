@@ -16,7 +16,7 @@ resource_limit = 20000000
 dafny = "4.11.0"
 [[allow]]                             # explicit, approved exceptions (nothing implicit)
 path = "src/legacy.dfy"
-rule = "QED-E101"
+rule = "<a backend rule id>"            # e.g. an escape the backend rejects
 reason = "vendored code, proof pending"
 approved_by = "someone@example.org"
 ```
@@ -95,7 +95,7 @@ class Allow(_Model):
     """An approved exception: `rule` (a backend's rule id, or a contract-review id) is accepted in `path`."""
 
     path: str = Field(description="the file (or a glob) the exception is for")
-    rule: str = Field(min_length=1, description="the rule id, e.g. QED-E101 or QED-C001")
+    rule: str = Field(min_length=1, description="a backend's rule id, or a contract-review id (QED-C001, QED-C002)")
     reason: str = Field(min_length=1, description="why the exception is acceptable")
     approved_by: str = Field(min_length=1, description="who approved it")
 
