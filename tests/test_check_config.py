@@ -185,3 +185,23 @@ def test_human_report_shows_the_review_and_the_gate():
     text = render_human(DOC)
     assert "contract changed: spec/b.dfy (contract of src/b.dfy): weakened" in text
     assert "    - ensures r > 0" in text and "gate: FAILED" in text and "src/c.dfy: skipped" in text
+
+
+def test_the_pre_commit_hook_and_the_action_call_qed_check_with_real_options():
+    import yaml
+
+    from tests.conftest import REPO
+
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "qed-check" and hook["pass_filenames"] is True
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    script = next(s["run"] for s in action["runs"]["steps"] if s.get("id") == "check")
+    help_text = subprocess.run([sys.executable, "-m", "verifier", "check", "--help"], capture_output=True,
+                               text=True).stdout
+    import re
+
+    flags = set(re.findall(r"--[a-z][a-z-]+", hook["entry"] + "\n" + script))
+    assert flags >= {"--changed-since", "--fail-on-weakened-contract", "--format", "--output", "--workers"}
+    assert all(f in help_text for f in flags), flags
+    assert any("upload-sarif" in str(s.get("uses", "")) for s in action["runs"]["steps"])
