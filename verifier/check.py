@@ -91,7 +91,7 @@ def run_check(opts: CheckOptions) -> CheckReport:
             if changed is not None and not (t.depends & changed):
                 hit = backends[t.language].cached_result(t.request) if opts.use_cache else None
                 if hit is not None:
-                    answered[t.rel] = FileResult.model_validate({**hit, "cached": True})
+                    answered[t.rel] = FileResult.model_validate({**hit, "cached": True, "duration_s": 0.0})
                 else:
                     skipped.append(Skipped(file=t.rel, reason=f"unchanged since {opts.changed_since}, and the "
                                                             "result cache has no answer for it: not checked"))

@@ -80,7 +80,9 @@ def render_human(doc: Doc) -> str:
             lines.append(f"  note: {e['note']}")
     s = doc["summary"]
     base = f" since {doc['base']['ref']} ({doc['base']['commit'][:12]})" if doc.get("base") else ""
-    lines.append(f"qed check{base}: {s['selected']} selected, {s['files']} checked ({s['verified']} verified), "
+    cached = sum(1 for r in doc["results"] if r.get("cached"))
+    lines.append(f"qed check{base}: {s['selected']} selected, {s['files']} checked ({s['verified']} verified; "
+                 f"{cached} answered from the cache), "
                  f"{s['skipped']} skipped, {s['contracts_changed']} contract(s) changed "
                  f"({s['contracts_weakened']} weakened, {s['contracts_undecided']} undecided)")
     gate = doc["gate"]
@@ -180,8 +182,7 @@ def render_sarif(doc: Doc, uri: Callable[[str], str], rule_help: dict[str, tuple
                                                          f"{f['approved']['approved_by']})"}]
             results.append(res)
     run = {"tool": {"driver": {"name": "qed", "fullName": "qedgen qed check", "version": __version__,
-                               "semanticVersion": __version__, "informationUri": "https://pypi.org/project/qedgen/",
-                               "rules": list(rules.values())}},
+                               "semanticVersion": __version__, "rules": list(rules.values())}},
            "results": results,
            "invocations": [{"executionSuccessful": True, "exitCode": doc["exit_code"]}],
            "columnKind": "unicodeCodePoints"}
