@@ -205,3 +205,41 @@ def test_the_pre_commit_hook_and_the_action_call_qed_check_with_real_options():
     assert flags >= {"--changed-since", "--fail-on-weakened-contract", "--format", "--output", "--workers"}
     assert all(f in help_text for f in flags), flags
     assert any("upload-sarif" in str(s.get("uses", "")) for s in action["runs"]["steps"])
+
+
+def test_qed_check_runs_a_third_party_backend_without_review_capabilities(tmp_path):
+    """The core names no language: a backend with neither contract review nor dependencies still gets a gate,
+    and a changed file it cannot review is reported as undecided, never as a pass."""
+
+    from tests.conftest import with_toy_backend
+
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[test]' installs jsonschema")
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    for name, text in {"a.toy": "prove a: 1 + 1 == 2\n", "b.toy": "prove b: 2 * 2 == 4\n",
+                       "c.toy": "prove c: True\n"}.items():
+        (repo / "src" / name).write_text(text)
+    (repo / "qed.toml").write_text('include = ["src/*.toy"]\n')
+    env = {**with_toy_backend(), "QED_CACHE_DIR": str(tmp_path / "cache")}
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@e.org", "-c", "user.name=t", "commit", "-qm", "b"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    def qed(*args):
+        return subprocess.run([sys.executable, "-m", "verifier", "check", *args], cwd=repo, capture_output=True,
+                              text=True, env=env, timeout=120)
+
+    p = qed("--workers", "2", "--format", "json")
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0 and [r["verdict"] for r in doc["results"]] == ["verified"] * 3, p.stderr
+    (repo / "src" / "b.toy").write_text("prove b: 2 * 2 == 5\n")
+    p = qed("--changed-since", "HEAD", "--format", "json")
+    doc = json.loads(p.stdout)
+    assert p.returncode == 1 and [(r["file"], r["verdict"]) for r in doc["results"]] == [("src/b.toy", "failed")]
+    assert sorted(s["file"] for s in doc["skipped"]) == ["src/a.toy", "src/c.toy"]  # no cache in this backend
+    [event] = doc["contract_review"]
+    assert event["status"] == "undecided" and "cannot review contracts" in event["note"]
+    p = qed("--changed-since", "HEAD", "--format", "sarif", "--fail-on-weakened-contract")
+    sarif = json.loads(p.stdout)
+    schema = json.loads((Path(__file__).parent / "sarif" / "sarif-schema-2.1.0.json").read_text())
+    assert not list(jsonschema.Draft4Validator(schema).iter_errors(sarif))
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"QED-C002"}
