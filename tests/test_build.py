@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections import Counter
 from fractions import Fraction
@@ -111,8 +112,16 @@ def test_arrays_read_modified_returned(kinds):
 
 
 def test_datatypes_are_plain_classes(kinds):
+    import dataclasses
+
     _, k = kinds
     r = k.Rect(2, 3)
+    assert dataclasses.is_dataclass(r) and k.Rect.__match_args__ == ("width", "height")
+    match k.Insert(k.Leaf(), 4):
+        case k.Node(k.Leaf(), value, right=k.Leaf()):
+            assert value == 4
+        case other:
+            pytest.fail(f"no match: {other}")
     assert r == k.Rect(width=2, height=3) and r != k.Rect(3, 2) and hash(r) == hash(k.Rect(2, 3))
     assert (r.width, r.height) == (2, 3) and repr(r) == "Rect(width=2, height=3)"
     assert isinstance(r, k.Shape) and k.Shape.Circle is k.Circle
@@ -305,6 +314,27 @@ def test_cli_test_json_with_task_examples(env, tmp_path):
 @pytest.fixture(scope="module")
 def generics(env):
     return _build(env, "generics")
+
+
+def test_built_packages_are_clean_under_mypy_strict_and_pyright_strict(kinds, multi, generics, ghosts, tmp_path):
+    """Every fixture's package type-checks strictly with no configuration: the `# type: ignore` marker on Dafny's
+    translation is all it takes (each project's own pyproject.toml config is tested in test_build_dist)."""
+    from tests.test_build_dist import mypy, pyright, pyright_errors
+
+    built = [res for res, _ in (kinds, multi, generics, ghosts)]
+    path = os.pathsep.join(r.out_dir for r in built)
+    packages = [a for r in built for a in ("-p", r.package)]
+    n = sum(len(list(Path(r.package_dir).rglob("*.py"))) for r in built)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MYPYPATH", path)
+        res = mypy("--strict", *packages, cwd=tmp_path, cache=tmp_path / "mypy")
+    assert res.returncode == 0 and f"Success: no issues found in {n} source files" in res.stdout, res.stdout
+    # pyright ignores an `include` entry that is not relative to the folder of its configuration
+    config = {"typeCheckingMode": "strict", "include": [os.path.relpath(r.package_dir, tmp_path) for r in built],
+              "extraPaths": [r.out_dir for r in built]}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    report = pyright(cwd=tmp_path)
+    assert report["summary"]["filesAnalyzed"] == n and not report["generalDiagnostics"], pyright_errors(report)
 
 
 def test_generics_constants_and_keyword_names(generics, capfd):

@@ -160,3 +160,169 @@ def test_package_names():
         package_name(Path("x.dfy"), "json")
     with pytest.raises(BadInput):
         package_name(Path("x.dfy"), "not-valid")
+
+
+# ------------------------------------------------------------------------------------------ annotations
+
+
+def _spelling(taken=(), module=()):
+    from backends.dafny.pybuild.pytypes import DatatypeRef, Spelling
+
+    refs = {"Shape": DatatypeRef((), "Shape", 0), "Opt": DatatypeRef((), "Opt", 1),
+            "Geo.Point": DatatypeRef(("Geo",), "Point", 0)}
+    return Spelling("pkg", module, frozenset(taken), refs)
+
+
+@pytest.mark.parametrize("t,hint", [
+    (("int",), "int"), (("nat",), "int"), (("bv", 8), "int"), (("ordinal",), "int"), (("bool",), "bool"),
+    (("char",), "str"), (("seq", ("char",)), "str"), (("real",), "Fraction"),
+    (("seq", ("int",)), "list[int]"), (("array", ("real",)), "list[Fraction]"),
+    (("array2", ("int",)), "list[list[int]]"),
+    (("set", ("seq", ("int",))), "set[tuple[int, ...]]"),  # set elements are hashable: tuples, frozensets
+    (("set", ("set", ("int",))), "set[frozenset[int]]"),
+    (("map", ("seq", ("char",)), ("set", ("int",))), "dict[str, set[int]]"),
+    (("multiset", ("seq", ("bool",))), "Counter[tuple[bool, ...]]"),
+    (("tuple", ("int",), ("bool",)), "tuple[int, bool]"), (("tuple",), "tuple[()]"),
+    (("dt", "Shape"), "Shape"), (("dt", "Opt", ("seq", ("int",))), "Opt[list[int]]"), (("dt", "Opt"), "Opt[Any]"),
+    (("dt", "Geo.Point"), "_m_Geo.Point"), (("dt", "Gone"), "Any"),
+    (("sub", "Digit", ("int",)), "int"), (("tvar", "T"), "Any"), (("any",), "Any"),
+])
+def test_annotations_of_canonical_types(t, hint):
+    from backends.dafny.pybuild.pytypes import annotation
+
+    assert annotation(t, _spelling()) == hint
+
+
+def test_annotations_avoid_names_the_module_shadows():
+    from backends.dafny.pybuild.pytypes import annotation, returns
+
+    sp = _spelling(taken={"list", "Counter", "Fraction", "Any"}, module=("Geo",))
+    assert annotation(("multiset", ("seq", ("real",))), sp) == "_collections.Counter[tuple[_fractions.Fraction, ...]]"
+    assert returns([("seq", ("int",)), ("tvar", "T")], sp) == "tuple[_builtins.list[int], _typing.Any]"
+    assert annotation(("dt", "Geo.Point"), sp) == "Point" and annotation(("dt", "Shape"), sp) == "_m_root.Shape"
+    assert annotation(("tvar", "T"), sp, {"T": "_T_co"}) == "_T_co"
+    assert sp.imports() == ["import builtins as _builtins", "import collections as _collections",
+                            "import fractions as _fractions", "import pkg as _m_root", "import typing as _typing"]
+    plain = _spelling()
+    annotation(("map", ("real",), ("multiset", ("int",))), plain)
+    assert plain.imports() == ["from collections import Counter", "from fractions import Fraction"]
+
+
+# ------------------------------------------------------------------------------------------ the project files
+
+
+def _provenance(**kw):
+    from backends.dafny.pybuild.dist import Provenance
+
+    base = dict(artifact="abs.dfy", artifact_sha256="ab" * 32, contract="abs.spec.dfy", contract_sha256="cd" * 32,
+                verified=True, verdict="verified by `qed verify`", dafny="4.11.0", solver="z3 4.12.1", qedgen="0.1.0")
+    return Provenance(**{**base, **kw})
+
+
+def test_versions_from_the_artifact_hash_are_normalized():
+    from backends.dafny.pybuild.dist import default_version
+
+    assert default_version("7D6614940158" + "0" * 52) == "0.0.0+sha256.7d6614940158"
+    assert default_version("000123456789" + "f" * 52) == "0.0.0+sha256.123456789"  # PEP 440 drops the zeros
+
+
+def test_pyproject_parses_and_escapes():
+    import tomllib
+
+    from backends.dafny.pybuild.dist import pyproject, toml_str
+
+    weird = 'a "quoted" \\ back\tslash\x7f\x01 é 😀'
+    assert tomllib.loads(f"x = {toml_str(weird)}")["x"] == weird
+    doc = tomllib.loads(pyproject(pkg="abs", version="1.0", test_file="test_abs.py",
+                                  provenance=_provenance(artifact='we"ird.dfy')))
+    assert doc["project"]["name"] == "abs" and doc["project"]["version"] == "1.0"
+    assert doc["project"]["description"] == 'Typed Python API of the verified Dafny program we"ird.dfy'
+    q = doc["tool"]["qedgen"]
+    assert (q["artifact-sha256"], q["contract-sha256"], q["dafny"], q["tests"]) == ("ab" * 32, "cd" * 32, "4.11.0",
+                                                                                    ["test_abs.py"])
+    assert doc["tool"]["mypy"]["overrides"][0] == {"module": ["abs._dafny_gen", "abs._dafny_gen.*"],
+                                                   "ignore_errors": True}
+    assert doc["tool"]["pyright"]["ignore"] == ["abs/_dafny_gen"]
+    bare = tomllib.loads(pyproject(pkg="p", version="1.0", test_file="t.py",
+                                   provenance=_provenance(contract=None, contract_sha256=None, solver=None)))
+    assert "contract" not in bare["tool"]["qedgen"] and "solver" not in bare["tool"]["qedgen"]
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch):
+    """A project as qed build lays it out, without Dafny: pyproject, backend, README, tests, a package."""
+    from backends.dafny.pybuild.dist import backend_source, pyproject
+
+    (tmp_path / "pyproject.toml").write_text(pyproject(pkg="tiny", version="1.0", test_file="test_tiny.py",
+                                                       provenance=_provenance()), encoding="utf-8")
+    (tmp_path / "qed_build_backend.py").write_text(backend_source(), encoding="utf-8")
+    (tmp_path / "README.md").write_text("# tiny\n\nHello.\n", encoding="utf-8")
+    (tmp_path / "test_tiny.py").write_text("def test_x():\n    pass\n", encoding="utf-8")
+    for rel, text in (("tiny/__init__.py", "X: int = 1\n"), ("tiny/py.typed", ""), ("tiny/sub/m.py", "Y = 2\n"),
+                      ("tiny/__pycache__/m.cpython-311.pyc", "junk")):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # PEP 517 hooks run in the project folder
+    return tmp_path
+
+
+def test_backend_writes_deterministic_wheels_and_sdists(tiny_project, tmp_path_factory):
+    import tarfile
+    import zipfile
+
+    from backends.dafny.pybuild import pep517
+
+    a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
+    name = pep517.build_wheel(str(a))
+    assert name == "tiny-1.0-py3-none-any.whl" and pep517.build_wheel(str(b)) == name
+    assert (a / name).read_bytes() == (b / name).read_bytes()
+    with zipfile.ZipFile(a / name) as zf:
+        assert zf.namelist() == ["tiny/__init__.py", "tiny/py.typed", "tiny/sub/m.py", "tiny-1.0.dist-info/METADATA",
+                                 "tiny-1.0.dist-info/WHEEL", "tiny-1.0.dist-info/RECORD"]
+        meta = zf.read("tiny-1.0.dist-info/METADATA").decode()
+    assert meta.startswith("Metadata-Version: 2.1\nName: tiny\nVersion: 1.0\n") and meta.endswith("\n# tiny\n\nHello.\n")
+    sdist = pep517.build_sdist(str(a))
+    assert sdist == "tiny-1.0.tar.gz" and pep517.build_sdist(str(b)) == sdist
+    assert (a / sdist).read_bytes() == (b / sdist).read_bytes()
+    with tarfile.open(a / sdist) as tar:
+        assert tar.getnames() == [f"tiny-1.0/{f}" for f in ("PKG-INFO", "README.md", "pyproject.toml",
+                                                            "qed_build_backend.py", "test_tiny.py", "tiny/__init__.py",
+                                                            "tiny/py.typed", "tiny/sub/m.py")]
+        assert {m.mtime for m in tar.getmembers()} == {0}
+    editable = pep517.build_editable(str(a))
+    with zipfile.ZipFile(a / editable) as zf:
+        assert zf.read("tiny.pth").decode() == str(tiny_project.resolve()) + "\n"
+
+
+def test_backend_refuses_metadata_it_cannot_honour(tiny_project, tmp_path):
+    from backends.dafny.pybuild import pep517
+
+    text = (tiny_project / "pyproject.toml").read_text(encoding="utf-8")
+    (tiny_project / "pyproject.toml").write_text(text.replace("dependencies = []", 'dependencies = []\nlicense = "MIT"'),
+                                                 encoding="utf-8")
+    with pytest.raises(pep517.BuildError, match=r"\[project\] license is not supported"):
+        pep517.build_wheel(str(tmp_path))
+
+
+def test_cli_version_is_checked_before_anything_is_built(tmp_path):
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    r = CliRunner().invoke(main, ["build", str(tmp_path / "missing.dfy"), "--out", str(tmp_path / "o"),
+                                  "--version", "v1.0"])
+    assert r.exit_code == 2 and "not a PEP 440 version" in r.output and not (tmp_path / "o").exists()
+
+
+def test_cli_sets_the_version_line(tmp_path):
+    import tomllib
+
+    from backends.dafny.pybuild.dist import pyproject
+    from verifier.cli_build import _set_version
+
+    p = tmp_path / "pyproject.toml"
+    p.write_text(pyproject(pkg="abs", version="0.0.0+sha256.abc", test_file="t.py", provenance=_provenance()),
+                 encoding="utf-8")
+    _set_version(p, "2.0.1rc1")
+    doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    assert doc["project"]["version"] == "2.0.1rc1" and doc["tool"]["qedgen"]["qedgen"] == "0.1.0"

@@ -5,7 +5,17 @@ returns a candidate C. `check_annotation(P, C, candidate_file)` says whether C k
 contract: both are reduced to their token sequences with every *hint span* removed (comments and whitespace never
 count), and the two sequences must be equal, token for token. Escapes from proof inside the hints (`assume`,
 `{:axiom}`, `{:verify false}`, bodiless members, `decreases *`...) are not judged here: run
-`backends.dafny.integrity.check_integrity(C, file)` beside this guard.
+`backends.dafny.integrity.check_integrity(C, file)` beside this guard. Equal text is not equal meaning (a hint can
+change the type Dafny infers for the program's own variables, or shadow them): `meaning.py` asks Dafny itself
+and compares its compiled and resolved readings of both programs (rules QED-E204..E208).
+
+What P states is part of P: each of P's lemmas stays, with its header and clauses token for token (its body is
+compared like code: it may gain hints, its own statements stay); each of P's own proof statements (`assert`,
+`calc`, `reveal`, `ghost var`, lemma calls, `forall ... ensures`) and loop invariants stays at its place (between
+the same code tokens, in the same order), token for token. A candidate may add hints before or after them, a
+`by { ... }` proof to an assert, hints inside a `calc`'s step blocks or a `forall`'s body, and proof-performance
+attributes; it may not delete, weaken, move or re-state them. P's loop `decreases`/`modifies` and member
+`decreases` clauses are termination and framing proofs: free, as everywhere.
 
 Rule table (ids are stable; new rules get new ids):
 
@@ -14,15 +24,24 @@ Rule table (ids are stable; new rules get new ids):
 | QED-E200 | qedgen could not read the candidate's declaration structure (the outline parser gave up) |
 | QED-E201 | the code or contract of the given program changed (first differing place, expected vs found tokens) |
 | QED-E202 | a hint contains code (an assignment, a statement keyword, a method call or allocation in a ghost variable...) |
-| QED-E203 | a new lemma, function, predicate or ghost variable reuses a name that the program's code or contract uses (it could change what that name refers to) |
+| QED-E203 | a new lemma, function, predicate or ghost variable reuses a name that the program uses (it could change what that name refers to, or shadow a variable) |
+| QED-E204 | (meaning check) Dafny compiles a definition of the program differently in the candidate, or not at all: a hint changed what the code does (an inferred type, a shadowed variable, a call from a hint) |
+| QED-E205 | (meaning check) the candidate adds compiled code under a name the program's compiled code uses (so the program could run it) |
+| QED-E206 | (meaning check) Dafny's resolved reading (inferred types of locals and bound variables, in code and ghost code) differs between the program and the candidate |
+| QED-E207 | (meaning check) the program compiles and the candidate does not (a hint made code uncompilable: the compiled meaning cannot be compared) |
+| QED-E208 | (meaning check) the meanings could not be compared: Dafny timed out, crashed, wrote nothing readable, or does not resolve the candidate |
+| QED-E209 | a lemma of the program is missing, renamed, moved, declared twice, or its header, clauses or own statements changed |
+| QED-E210 | a proof statement or loop invariant of the program is missing, changed, moved or out of order |
 
 What counts as a hint (everything else is code or contract and must stay exactly as in P):
 
-* declarations: every `lemma` (any modifiers: ghost, static, twostate, least, greatest; legacy `colemma`,
-  `inductive lemma`), in P and in C; in C also every `function`/`predicate` (ghost or not, any modifiers) whose
-  qualified name P does not declare. A new method, class, datatype, const, field, module... is NOT a hint.
-* member headers: the `decreases` clauses of methods, functions, constructors... (a termination metric is proof;
-  `requires`, `ensures`, `reads`, `modifies` of a member are contract);
+* declarations: in C, every `lemma` (any modifiers: ghost, static, twostate, least, greatest; legacy `colemma`,
+  `inductive lemma`) and every `function`/`predicate` (ghost or not, any modifiers) whose qualified name P does
+  not declare. A new method, class, datatype, const, field, module... is NOT a hint.
+* member headers: the `decreases` clauses of methods, functions, lemmas, constructors... (a termination metric is
+  proof; `requires`, `ensures`, `reads`, `modifies` of a member are contract), and the proof-performance
+  attributes of any member (`{:isolate_assertions}`, `{:vcs_split_on_every_assert}`, `{:resource_limit ...}`,
+  `@IsolateAssertions`..., see `integrity.PERF_ATTRIBUTES`);
 * loops: `invariant`, `decreases` and `modifies` clauses (with attributes, and a legacy `;` after them);
 * statements, and the same forms as a prefix of an expression (`assert P; e` in a function body), recognised only
   where a statement or a whole expression starts (the previous token is `{`, `;`, `}`, `=>`, `then`, `else`, or
@@ -44,17 +63,20 @@ as ghost code) may contain `:=` only as a let binding `var x := e;`, a ghost var
 map update `[i := v]`, a datatype update `.(f := v)` or a map comprehension, may contain no statement keyword
 (`while`, `for`, `return`, `print`, `new`, `modify`, `break`, `continue`, `yield`, `label`, `if` without `then`...),
 and every `;` in it must close a let, an `assert`/`assume`/`expect`/`reveal` or a lemma call; no hint may call a
-non-ghost method (Dafny 4.11 accepts `ghost var x := M();` for a compiled method `M`) and a ghost variable may not
-even name one. Ghost variables may not shadow a name the program's code uses (Dafny allows shadowing in an
-inner block, which would redirect the program's own assignments to the ghost variable).
+non-ghost method (Dafny 4.11 accepts `ghost var x := M();` for a compiled method `M`, or an iterator's `MoveNext`,
+and compiles the call) and a ghost variable may not even name one; `:=` may also stand for a named argument,
+`Ctor(f := v)`. Ghost variables may not reuse any name the program uses (Dafny allows shadowing in an inner
+block, which would redirect the program's own assignments to the ghost variable).
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from backends.dafny.integrity import _AT_NAMES, PERF_ATTRIBUTES
 from backends.dafny.syntax import (
     _ARRAY_OR_BV,
     ATTR_OPEN,
@@ -79,6 +101,13 @@ RULES_ANNOTATE: dict[str, str] = {
     "QED-E201": "code or contract of the given program changed",
     "QED-E202": "code inside a hint",
     "QED-E203": "hint reuses a name of the program",
+    "QED-E204": "compiled code of the program changed",
+    "QED-E205": "new compiled code under a name the program's code uses",
+    "QED-E206": "Dafny's resolved reading of the program changed",
+    "QED-E207": "candidate cannot be compiled, the program can",
+    "QED-E208": "meaning could not be compared",
+    "QED-E209": "lemma of the program changed",
+    "QED-E210": "proof statement of the program missing, changed or moved",
 }
 
 _FIX = ("Keep every token of the given program; add only loop invariants/decreases/modifies, assert statements, "
@@ -107,9 +136,15 @@ _SEMI_OWNERS = frozenset({"var", "assert", "assume", "expect"})
 
 @dataclass
 class _Span:
+    """A hint span [start, end). `kind` is one of `_CLAIM_KINDS` for a statement or loop clause that, in the
+    given program, must stay; `claim_end` ends the part that is claimed (an `assert ... by`'s proof is free)."""
+
     start: int
     end: int
     what: str
+    kind: str = ""
+    claim_end: int | None = None
+    names: tuple[str, ...] = ()  # the variables a `ghost var` declares
 
 
 @dataclass
@@ -129,7 +164,6 @@ class _Side:
     keep: bytearray
     spans: list[_Span] = field(default_factory=list)
     findings: list[_Finding] = field(default_factory=list)
-    ghost_vars: dict[str, int] = field(default_factory=dict)  # ghost variable name -> token index
     new_decls: list[Decl] = field(default_factory=list)
 
     @property
@@ -141,23 +175,26 @@ class _Side:
 
 
 class _Reducer:
-    """Finds the hint spans of one program. `lemmas`: names that only lemmas carry; `old_funcs`: the qualified
-    names of P's functions/predicates (None when reducing P itself)."""
+    """Finds the hint spans of one program. `old_funcs`: the qualified names of P's functions/predicates and
+    `program_lemmas` those of P's lemmas (both None when reducing P itself: then every lemma is P's own)."""
 
-    def __init__(self, src: str, file: str, out: Outline, old_funcs: frozenset[str] | None) -> None:
+    def __init__(self, src: str, file: str, out: Outline, old_funcs: frozenset[str] | None,
+                 program_lemmas: frozenset[str] | None = None) -> None:
         self.side = _Side(src, file, out, bytearray(b"\x01" * len(out.tokens)))
         self.toks = out.tokens
         self.n = len(self.toks)
         self.pair = out._parser.pair if out._parser else [-1] * self.n
         self.old_funcs = old_funcs
+        self.program_lemmas = program_lemmas
         decls = list(out.walk())
         by_name: dict[str, set[str]] = {}
         for d in decls:
             if d.name:
                 by_name.setdefault(d.name, set()).add(d.kind)
         self.lemma_names = frozenset(nm for nm, kinds in by_name.items() if kinds == {"lemma"})
+        # `MoveNext`: an iterator's implicit compiled method (Dafny compiles `ghost var b := it.MoveNext();`)
         self.method_names = frozenset(d.name for d in out.walk() if d.kind in ("method", "constructor", "iterator")
-                                      and "ghost" not in d.modifiers)
+                                      and "ghost" not in d.modifiers) | {"MoveNext"}
         self.decls = decls
         self.group_kind: dict[int, str] = {}  # close index of a `{` group skipped in a hint expression -> kind
 
@@ -182,10 +219,11 @@ class _Reducer:
             i = j + 1
         return i
 
-    def remove(self, start: int, end: int, what: str) -> None:
+    def remove(self, start: int, end: int, what: str, kind: str = "", claim_end: int | None = None,
+               names: tuple[str, ...] = ()) -> None:
         for k in range(start, min(end, self.n)):
             self.side.keep[k] = 0
-        self.side.spans.append(_Span(start, end, what))
+        self.side.spans.append(_Span(start, end, what, kind, claim_end, names))
 
     def finding(self, rule: str, i: int, message: str) -> None:
         self.side.findings.append(_Finding(rule, min(i, self.n - 1), message))
@@ -217,6 +255,9 @@ class _Reducer:
             o = self.pair[j]
             return "A" if o > 0 and self.text(o - 1) == "#" else "D"
         if x == "}":
+            o = self.pair[j]
+            if o >= start and self.kind(o) == ATTR_OPEN:  # `x: int {:trigger f(x)} | ...`: attributes are transparent
+                return self.cls(o - 1, start, bar_cls, for_bar)
             k = self.group_kind.get(j)
             return {"display": "D", "match": "D", "calc": "N"}.get(k or "", "A")
         if x == ">":
@@ -374,6 +415,10 @@ class _Reducer:
                     pass
                 elif opener is not None and opener.text == "(" and self.is_op(stack[-1] - 1, "."):
                     pass
+                elif opener is not None and opener.text == "(" and self.kind(i - 1) == IDENT and (
+                        self.text(i - 2) in ("(", ",") and i - 2 >= stack[-1]) and (
+                        self.kind(stack[-1] - 1) == IDENT or self.text(stack[-1] - 1) in (")", ">")):
+                    pass  # a named argument of a call, `Ctor(take := 4)`
                 elif maps[-1]:
                     pass
                 else:
@@ -447,16 +492,20 @@ class _Reducer:
         return self.pair[j] + 1
 
     # ----------------------------------------------------------------------------------------- declarations
+    def is_program_lemma(self, d: Decl) -> bool:
+        """A lemma of the given program: it stays (header and clauses frozen, the body may gain hints)."""
+        return d.kind == "lemma" and (self.program_lemmas is None or d.qualified in self.program_lemmas)
+
     def reduce(self) -> _Side:
         for d in self.decls:
-            if not d.is_callable:
+            if not d.is_callable or self.is_program_lemma(d):
                 continue
             is_hint = d.kind == "lemma" or (
                 self.old_funcs is not None and d.kind in ("function", "predicate") and d.qualified not in self.old_funcs)
             if is_hint and not self.removed(d.start):
                 if self.decl_end_ok(d):
                     self.remove(d.start, d.end, d.kind)
-                    if d.kind != "lemma" or self.old_funcs is not None:
+                    if self.old_funcs is not None:
                         self.side.new_decls.append(d)
                 else:
                     self.finding("QED-E202", d.start, f"qedgen cannot tell where {d.kind} `{d.qualified}` ends; "
@@ -464,6 +513,10 @@ class _Reducer:
         for d in self.decls:
             if not d.is_callable or self.removed(d.start):
                 continue
+            for a in d.attributes:  # proof-performance attributes of a member are hints
+                name = _AT_NAMES.get(a.name, "") if a.form == "at" else a.name
+                if name in PERF_ATTRIBUTES and not self.removed(a.start):
+                    self.remove(a.start, a.end, "attribute")
             for cl in d.clauses:
                 if cl.keyword == "decreases":
                     self.header_decreases(d, cl.start, cl.end)
@@ -503,7 +556,7 @@ class _Reducer:
         if bad:
             self.finding("QED-E202", bad[0], f"The `decreases` clause of `{d.qualified}` contains {bad[1]}.")
             return
-        self.remove(start, stop, "decreases")
+        self.remove(start, stop, "decreases", "decreases")
 
     # ------------------------------------------------------------------------------------------------- bodies
     def body(self, lo: int, hi: int) -> None:
@@ -537,17 +590,18 @@ class _Reducer:
         if k in (IDENT, KEYWORD):
             j = self.call_end(i)
             if j is not None and j < hi and self.is_op(j, ";"):
-                return self.accept(i, j + 1, "lemma call")
+                return self.accept(i, j + 1, "lemma call", kind="lemma_call")
         return None
 
     def accept(self, start: int, end: int, what: str, ghost_blocks: Sequence[tuple[int, int]] = (),
-               ghost_var: bool = False) -> int | None:
+               ghost_var: bool = False, kind: str = "", claim_end: int | None = None,
+               names: tuple[str, ...] = ()) -> int | None:
         bad = self.code_in(start, end, ghost_blocks, ghost_var)
         if bad:
             self.finding("QED-E202", bad[0], f"This {what} (`{render(self.toks[start:end], 80)}`) contains "
                          f"{bad[1]}; a hint may not contain code.")
             return None
-        self.remove(start, end, what)
+        self.remove(start, end, what, kind, claim_end, names)
         return end
 
     def loop_clause(self, i: int, hi: int) -> int | None:
@@ -563,7 +617,8 @@ class _Reducer:
                 return None
         elif not (self.is_op(stop, "{") or self.text(stop) in _LOOP_CLAUSES):
             return None
-        return self.accept(i, stop, f"loop `{self.text(i)}` clause")
+        kind = {"invariant": "invariant", "decreases": "loop_decreases"}.get(self.text(i), "loop_modifies")
+        return self.accept(i, stop, f"loop `{self.text(i)}` clause", kind=kind)
 
     def assert_(self, i: int, hi: int) -> int | None:
         j = self.skip_attrs(i + 1)
@@ -575,12 +630,13 @@ class _Reducer:
         if not sure or stop == j or stop >= hi:
             return None
         if self.is_op(stop, ";"):
-            return self.accept(i, stop + 1, "assert")
+            return self.accept(i, stop + 1, "assert", kind="assert")
         if self.is_kw(stop, "by") and self.is_op(stop + 1, "{") and self.pair[stop + 1] > 0:
             end = self.pair[stop + 1] + 1
             if end > hi:
                 return None
-            return self.accept(i, end, "assert ... by", ghost_blocks=[(stop + 1, end)])
+            return self.accept(i, end, "assert ... by", ghost_blocks=[(stop + 1, end)], kind="assert",
+                               claim_end=stop)
         return None
 
     def calc(self, i: int, hi: int) -> int | None:
@@ -601,7 +657,7 @@ class _Reducer:
         if not self.is_op(j, "{") or self.pair[j] < 0 or self.pair[j] >= hi:
             return None
         end = self.pair[j] + 1
-        return self.accept(i, end, "calc", ghost_blocks=[(j, end)])
+        return self.accept(i, end, "calc", ghost_blocks=[(j, end)], kind="calc")
 
     def reveal(self, i: int, hi: int) -> int | None:
         j = i + 1
@@ -611,7 +667,7 @@ class _Reducer:
             j += 1
         if j >= hi:
             return None
-        return self.accept(i, j + 1, "reveal")
+        return self.accept(i, j + 1, "reveal", kind="reveal")
 
     def ghost_var(self, i: int, hi: int) -> int | None:
         j = self.skip_attrs(i + 2)
@@ -649,11 +705,8 @@ class _Reducer:
             e += 1
         if e >= hi:
             return None
-        end = self.accept(i, e + 1, "ghost variable", ghost_var=True)
-        if end is not None:
-            for nm, idx in names:
-                self.side.ghost_vars.setdefault(nm, idx)
-        return end
+        return self.accept(i, e + 1, "ghost variable", ghost_var=True, kind="ghost_var",
+                           names=tuple(nm for nm, _ in names))
 
     def forall(self, i: int, hi: int) -> int | None:
         j = self.skip_attrs(i + 1)
@@ -683,26 +736,117 @@ class _Reducer:
         if not self.is_op(j, "{") or self.pair[j] < 0 or self.pair[j] >= hi:
             return None
         end = self.pair[j] + 1
-        return self.accept(i, end, "forall ... ensures", ghost_blocks=[(j, end)])
+        return self.accept(i, end, "forall ... ensures", ghost_blocks=[(j, end)], kind="forall_ensures",
+                           claim_end=j)
 
 
-def _reduce(src: str, file: str, old_funcs: frozenset[str] | None) -> _Side:
-    out = outline(src)
-    return _Reducer(src, file, out, old_funcs).reduce()
+#: Hint statements and loop clauses that, when the given program has them, are part of what it claims: they stay.
+_CLAIM_KINDS = frozenset({"assert", "calc", "reveal", "ghost_var", "lemma_call", "forall_ensures", "invariant"})
+#: Attributes that only change how a claim is proved: ignored when the program's own claims are compared.
+_CLAIM_PERF = PERF_ATTRIBUTES | {"split_here", "focus", "isolate", "subsumption"}
+
+
+@dataclass
+class _Region:
+    """What is compared as one token sequence: the code and contract outside the program's lemmas (name "") or
+    one lemma of the program (its qualified name). `kept`: its token indexes outside hint spans."""
+
+    name: str
+    decl: Decl | None
+    kept: list[int] = field(default_factory=list)
+    claims: list[_Span] = field(default_factory=list)
+
+    def gap(self, span: _Span) -> int:
+        """Where a span sits: how many of the region's kept tokens come before it."""
+        return bisect.bisect_left(self.kept, span.start)
+
+
+def _regions(side: _Side, program_lemmas: frozenset[str]) -> tuple[dict[str, _Region], list[Decl]]:
+    """The regions of one side, and the program lemmas it declares twice."""
+    regions = {"": _Region("", None)}
+    owner: list[str] = [""] * len(side.tokens)
+    twice: list[Decl] = []
+    for d in side.out.walk():
+        if d.kind != "lemma" or d.qualified not in program_lemmas:
+            continue
+        if d.qualified in regions:
+            twice.append(d)
+            continue
+        regions[d.qualified] = _Region(d.qualified, d)
+        owner[d.start:d.end] = [d.qualified] * (d.end - d.start)
+    for i in range(len(side.tokens)):
+        if side.keep[i]:
+            regions[owner[i]].kept.append(i)
+    for sp in side.spans:
+        if sp.kind in _CLAIM_KINDS and sp.start < len(owner):
+            regions[owner[sp.start]].claims.append(sp)
+    return regions, twice
+
+
+def _claim(side: _Side, sp: _Span) -> tuple[str, ...]:
+    """The claimed text of a span: its tokens up to a `by` proof or a `forall`'s body, without the hint blocks of
+    a `calc`, proof-performance attributes and a trailing `;` (so `assert P;` and `assert {:split_here} P by
+    { ... }` claim the same; a proof may gain hints)."""
+    toks, pair = side.tokens, side.out._parser.pair if side.out._parser else []
+    out: list[str] = []
+    i, end = sp.start, sp.claim_end if sp.claim_end is not None else sp.end
+    calc_body = -1
+    if sp.kind == "calc":
+        calc_body = next((k for k in range(sp.start, end) if toks[k].kind == OP and toks[k].text == "{"), -1)
+    while i < end:
+        t = toks[i]
+        if t.kind == ATTR_OPEN and pair and pair[i] > i and i + 1 < len(toks) and toks[i + 1].text in _CLAIM_PERF:
+            i = pair[i] + 1
+            continue
+        if calc_body >= 0 and calc_body < i < pair[calc_body]:
+            # a calc's step hints: `{ ... }` blocks and nested `calc`s directly in its body (a line cannot
+            # start with `{`); the lines and operators are the claim
+            depth_one = _innermost_open(pair, calc_body, i) == calc_body
+            if depth_one and t.kind == OP and t.text == "{" and pair[i] > i:
+                i = pair[i] + 1
+                continue
+            if depth_one and t.kind == KEYWORD and t.text == "calc":
+                k = next((m for m in range(i, pair[calc_body]) if toks[m].kind == OP and toks[m].text == "{"), -1)
+                if k >= 0 and pair[k] > k:
+                    i = pair[k] + 1
+                    continue
+        out.append(t.text)
+        i += 1
+    if out and out[-1] == ";":
+        out.pop()
+    return tuple(out)
+
+
+def _innermost_open(pair: list[int], outer: int, i: int) -> int:
+    """The innermost bracket in (outer, i) that is still open at token `i` (or `outer`)."""
+    best = outer
+    k = outer + 1
+    while k < i:
+        j = pair[k]
+        if j > k and j > i:  # opens before i, closes after it: enclosing
+            best = k
+            k += 1
+        elif j > k:  # a closed group before i: skip it
+            k = j + 1
+        else:
+            k += 1
+    return best
 
 
 def _violation(side: _Side, rule: str, i: int | None, message: str) -> IntegrityViolation:
     toks = side.tokens
     t = toks[i] if i is not None and toks else None
     member = side.out.member_at(t.line) if t is not None else None
-    return IntegrityViolation(rule=rule, family=RuleFamily.frozen_code, message=message, file=side.file, line=t.line if t else None,
-                              column=t.col if t else None, member=member)
+    return IntegrityViolation(rule=rule, family=RuleFamily.frozen_code, message=message, file=side.file,
+                              line=t.line if t else None, column=t.col if t else None, member=member)
 
 
 def check_annotation(program_src: str, candidate_src: str, candidate_file: str,
-                     program_file: str = "program.dfy") -> list[IntegrityViolation]:
+                     program_file: str = "program.dfy", *, resolved: bool = False) -> list[IntegrityViolation]:
     """Is `candidate_src` the program `program_src` plus proof hints only? Returns the violations (empty: yes).
 
+    `resolved`: the two texts are Dafny's resolved prints of the program and the candidate (`meaning.py`);
+    messages then cite no line of those prints and carry no repair advice of their own.
     Raises `BadInput` when the given program itself cannot be read."""
     p_out = outline(program_src)
     if p_out.problems:
@@ -710,6 +854,7 @@ def check_annotation(program_src: str, candidate_src: str, candidate_file: str,
                        "write the program in standard Dafny 4 syntax; `dafny resolve` should accept it")
     p_side = _Reducer(program_src, program_file, p_out, None).reduce()
     c_out = outline(candidate_src)
+    fix = "" if resolved else f" {_FIX}"
     violations: list[IntegrityViolation] = []
     if c_out.problems:
         for problem in c_out.problems[:3]:
@@ -717,37 +862,52 @@ def check_annotation(program_src: str, candidate_src: str, candidate_file: str,
             violations.append(IntegrityViolation(
                 rule="QED-E200", family=RuleFamily.frozen_code, file=candidate_file, line=line,
                 message=f"qedgen could not read the declaration structure ({problem}). Write the candidate in "
-                        f"standard Dafny 4 syntax (`dafny resolve` must accept it). {_FIX}"))
+                        f"standard Dafny 4 syntax (`dafny resolve` must accept it).{fix}"))
         return violations
     p_funcs = frozenset(d.qualified for d in p_out.walk() if d.kind in ("function", "predicate"))
-    c_side = _Reducer(candidate_src, candidate_file, c_out, p_funcs).reduce()
+    p_lemmas = frozenset(d.qualified for d in p_out.walk() if d.kind == "lemma")
+    c_side = _Reducer(candidate_src, candidate_file, c_out, p_funcs, p_lemmas).reduce()
     for f in c_side.findings:
-        violations.append(_violation(c_side, f.rule, f.index, f"{f.message} {_FIX}"))
+        violations.append(_violation(c_side, f.rule, f.index, f"{f.message}{fix}"))
 
-    # names the program's code and contract use: a hint may not take them over
-    p_kept = p_side.kept()
-    p_names = {p_side.tokens[i].text for i in p_kept if p_side.tokens[i].kind == IDENT}
-    p_lemmas = {d.qualified for d in p_out.walk() if d.kind == "lemma"}
+    # every name the program uses (code, contract, its own hints): a new name may not take one over
+    p_names = {t.text for t in p_side.tokens if t.kind == IDENT}
     for d in c_side.new_decls:
-        if d.kind == "lemma" and d.qualified in p_lemmas:
-            continue
         if d.name in p_names:
             violations.append(_violation(c_side, "QED-E203", d.start,
                                          f"New {d.kind} `{d.qualified}` reuses the name `{d.name}`, which the "
-                                         f"program's code or contract uses; it could change what that name refers "
-                                         f"to. Give it a fresh name."))
-    for name, idx in c_side.ghost_vars.items():
-        if name in p_names and name not in p_side.ghost_vars:
-            violations.append(_violation(c_side, "QED-E203", idx,
-                                         f"Ghost variable `{name}` reuses the name of a variable of the program; "
-                                         f"it could shadow it (the program's own statements would then update the "
-                                         f"ghost variable). Give it a fresh name."))
+                                         f"program uses; it could change what that name refers to. Give it a "
+                                         f"fresh name."))
 
-    c_kept = c_side.kept()
-    a = texts([p_side.tokens[i] for i in p_kept])
-    b = texts([c_side.tokens[i] for i in c_kept])
+    p_regions, _ = _regions(p_side, p_lemmas)
+    c_regions, twice = _regions(c_side, p_lemmas)
+    for d in twice:
+        violations.append(_violation(c_side, "QED-E209", d.start, f"Lemma `{d.qualified}` of the given program "
+                                     f"is declared twice.{fix}"))
+    same: list[str] = []  # regions whose code is unchanged: there the program's claims are looked for
+    p_main, c_main = p_regions[""], c_regions[""]
+    a, b = texts([p_side.tokens[i] for i in p_main.kept]), texts([c_side.tokens[i] for i in c_main.kept])
     if a != b:
-        violations.append(_difference(p_side, p_kept, c_side, c_kept, a, b))
+        violations.append(_difference(p_side, p_main.kept, c_side, c_main.kept, a, b, resolved))
+    else:
+        same.append("")
+    for q, pr in p_regions.items():
+        if q and _lemma_unchanged(p_side, pr, c_side, c_regions.get(q), violations, resolved):
+            same.append(q)
+
+    matched: set[int] = set()  # ids of the candidate's spans that are the program's own claims
+    for q in same:
+        violations += _claims_kept(p_side, p_regions[q], c_side, c_regions[q], matched, resolved)
+    for sp in c_side.spans:
+        if sp.kind != "ghost_var" or id(sp) in matched:
+            continue
+        for name in sp.names:
+            if name in p_names:
+                violations.append(_violation(c_side, "QED-E203", sp.start,
+                                             f"Ghost variable `{name}` reuses a name the program uses; it could "
+                                             f"shadow a variable, parameter or field of the program (the "
+                                             f"program's own statements would then update the ghost variable). "
+                                             f"Give it a fresh name."))
     seen: set[tuple] = set()
     unique = []
     for v in sorted(violations, key=lambda v: (v.line or 0, v.column or 0, v.rule)):
@@ -758,8 +918,72 @@ def check_annotation(program_src: str, candidate_src: str, candidate_file: str,
     return unique
 
 
+def _lemma_unchanged(p: _Side, pr: _Region, c: _Side, cr: _Region | None, out: list[IntegrityViolation],
+                     resolved: bool) -> bool:
+    """Is the program's lemma `pr` in the candidate with the same header and clauses, and a body that is the
+    program's plus hints? Appends QED-E209 when not."""
+    where = "" if resolved else f" (program line {pr.decl.start_line})"
+    keep = (" The program's lemmas are part of what it claims: keep each one, with its header and clauses "
+            "unchanged; its body may gain hints.")
+    if cr is None:
+        out.append(IntegrityViolation(
+            rule="QED-E209", family=RuleFamily.frozen_code, file=c.file, member=pr.name,
+            message=f"Lemma `{pr.name}` of the given program{where} is missing from the candidate (removed, "
+                    f"renamed, or moved to another module or class).{keep}"))
+        return False
+
+    def split(side: _Side, r: _Region) -> tuple[list[int], list[int]]:
+        b0 = r.decl.body[0] if r.decl.body else r.decl.end
+        return [i for i in r.kept if i < b0], [i for i in r.kept if i >= b0]
+
+    (ph, pb), (ch, cb) = split(p, pr), split(c, cr)
+    for part, pk, ck in (("header or a clause", ph, ch), ("body", pb, cb)):
+        a, b = texts([p.tokens[i] for i in pk]), texts([c.tokens[i] for i in ck])
+        if a != b:
+            diff = _difference(p, pk, c, ck, a, b, resolved)
+            detail = diff.message.split(": ", 1)[1].split(". ")[0] if ": " in diff.message else ""
+            out.append(_violation(c, "QED-E209", ck[0] if ck else cr.decl.start,
+                                  f"The {part} of lemma `{pr.name}` of the given program{where} changed: "
+                                  f"{detail}.{keep}"))
+            return False
+    return True
+
+
+def _claims_kept(p: _Side, pr: _Region, c: _Side, cr: _Region, matched: set[int],
+                 resolved: bool) -> list[IntegrityViolation]:
+    """The program's own claims in one region (asserts, invariants, ghost variables, calc, lemma calls...) must
+    each be in the candidate at the same place (between the same code tokens), token for token, in order."""
+    by_gap: dict[int, list[_Span]] = {}
+    for sp in cr.claims:
+        by_gap.setdefault(cr.gap(sp), []).append(sp)
+    out = []
+    for sp in pr.claims:
+        g = pr.gap(sp)
+        want = (sp.kind, _claim(p, sp))
+        found = None
+        for k, csp in enumerate(by_gap.get(g, [])):
+            if (csp.kind, _claim(c, csp)) == want:
+                found = k
+                break
+        if found is not None:
+            matched.add(id(by_gap[g][found]))
+            by_gap[g] = by_gap[g][found + 1:]  # in order: later claims match after this one
+            continue
+        # "here": right after the code token before it (where the program had it)
+        at = cr.kept[g - 1] + 1 if g > 0 else (cr.kept[0] if cr.kept else None)
+        where = "" if resolved else f" (program line {p.tokens[sp.start].line})"
+        shown = render(p.tokens[sp.start:sp.claim_end if sp.claim_end is not None else sp.end], 100)
+        out.append(_violation(c, "QED-E210", at,
+                              f"The program's own {sp.what} `{shown}`{where} is missing here, changed or moved. "
+                              f"What the given program states (asserts, loop invariants, ghost variables, calc, "
+                              f"lemma calls) is part of it: keep each at its place, token for token and in "
+                              f"order; you may add hints before or after it, and a `by {{ ... }}` proof to an "
+                              f"assert."))
+    return out
+
+
 def _difference(p: _Side, p_kept: list[int], c: _Side, c_kept: list[int], a: tuple[str, ...],
-                b: tuple[str, ...]) -> IntegrityViolation:
+                b: tuple[str, ...], resolved: bool = False) -> IntegrityViolation:
     sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     op = next(o for o in sm.get_opcodes() if o[0] != "equal")
     _, a0, a1, b0, b1 = op
@@ -773,19 +997,24 @@ def _difference(p: _Side, p_kept: list[int], c: _Side, c_kept: list[int], a: tup
     else:
         ci = c_kept[-1] if c_kept else None
     p_line = p.tokens[p_kept[a0]].line if a0 < len(p_kept) else None
-    where_p = f" (program line {p_line})" if p_line else " (at the end of the program)"
+    if resolved:
+        where_p = ""
+    else:
+        where_p = f" (program line {p_line})" if p_line else " (at the end of the program)"
     if op[0] == "insert":
         what = f"found {found_txt}, which is not in the given program and is not a proof hint"
     elif op[0] == "delete":
         what = f"the program's {exp_txt}{where_p} is missing"
     else:
         what = f"expected the program's {exp_txt}{where_p}, found {found_txt}"
-    if op[0] != "delete" and found and found[0].text in _HINT_STARTS:
+    if not resolved and op[0] != "delete" and found and found[0].text in _HINT_STARTS:
         what += (f". If `{found[0].text}` starts a proof hint, qedgen could not be sure where it ends, so it counts as "
                  "code: write the hint plainly (one statement ending in `;`, a loop clause right before the next "
                  "clause or the loop body; put parentheses around an expression that ends in `>`, `|`, `*` or a "
                  "set display, and do not call methods, assign or allocate inside a hint)")
     context = [c.tokens[i] for i in c_kept[max(0, b0 - 4):b0]]
     after = f" after `{render(context, 60)}`" if context else ""
-    return _violation(c, "QED-E201", ci, f"The code or contract of the given program changed{after}: {what}. "
-                      f"{_FIX}")
+    if resolved:
+        return _violation(c, "QED-E201", ci, f"after `{render(context, 60)}` the program has {exp_txt}, the candidate "
+                          f"{found_txt}" if context else f"the program has {exp_txt}, the candidate {found_txt}")
+    return _violation(c, "QED-E201", ci, f"The code or contract of the given program changed{after}: {what}. {_FIX}")

@@ -107,18 +107,31 @@ class DafnyBackend(Backend):
                 return _Answered(hit, start)
         mem = request.memory_mb
         run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache, "verify", mem)
-        audit = spec_run = given_audit = None
+        audit = spec_run = given_audit = meaning = None
         try:
             spec_run = self._resolve_spec(texts, request.timeout, mem)
+            meaning = self._start_meaning(texts, request.timeout, mem)
             if self._audits(texts):
                 audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache, mem)
                 given_audit = self._audit_given(texts, request.timeout, mem)
         except BaseException:
-            for r in (run, spec_run, audit):
+            for r in (run, spec_run, audit, meaning):
                 if r is not None:
                     r.cancel()
             raise
-        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run, given_audit)
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run, given_audit,
+                                 meaning)
+
+    def _start_meaning(self, texts: Texts, timeout: float, memory_mb: int | None = None):
+        """Annotate mode: start Dafny's reading of the program and of the candidate (`meaning.py`), beside the
+        check. None when there is no program to annotate."""
+        if texts.program is None or texts.program_source is None:
+            return None
+        from .meaning import start_meaning_check
+
+        return start_meaning_check(self.runner.install, texts.program, texts.program_source, texts.file,
+                                   texts.source, timeout=timeout, store=self.runner.store if self.use_cache else None,
+                                   memory_mb=memory_mb)
 
     def _audit_given(self, texts: Texts, timeout: float, memory_mb: int | None = None) -> PendingRun | None:
         """Start `dafny audit` on the contract (or the program to annotate): its own findings are not the
@@ -291,25 +304,28 @@ class DafnyPendingCheck(PendingCheck):
 
     def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
                  run: PendingRun, audit: PendingRun | None, key: str | None = None,
-                 spec_run: PendingRun | None = None, given_audit: PendingRun | None = None):
+                 spec_run: PendingRun | None = None, given_audit: PendingRun | None = None, meaning=None):
         self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
         self.started, self.run, self.audit, self.key, self.spec_run = started, run, audit, key, spec_run
         self.given_audit = given_audit  # `dafny audit` of the contract or program: its findings are not blamed
+        self.meaning = meaning  # annotate mode: `meaning.PendingMeaning`, Dafny's reading of program and candidate
 
     def cancel(self) -> None:
-        for r in (self.run, self.audit, self.spec_run, self.given_audit):
+        for r in (self.run, self.audit, self.spec_run, self.given_audit, self.meaning):
             if r is not None:
                 r.cancel()
 
     def finish(self) -> FileResult:
         """Check the spec and run the guard (while Dafny works), then wait and decide the verdict."""
-        from .verdict import check_spec, guard, judge
+        from .verdict import check_spec, guard, judge, meaning_violations
 
         try:
             t, b = self.texts, self.backend
             if self.spec_run is not None:
                 check_spec(self.spec_run.result(), t.spec)
             found = guard(t)
+            if self.meaning is not None:
+                found.violations += meaning_violations(self.meaning, found, t.shown)
             run = self.run.result()
             audit = self.audit.result() if self.audit is not None else None
             given = self.given_audit.result() if self.given_audit is not None else None

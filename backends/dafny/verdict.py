@@ -67,6 +67,18 @@ def guard(t: Texts) -> Guarded:
     return Guarded(violations, list(report.assumptions))
 
 
+def meaning_violations(meaning, g: Guarded, shown: str) -> list[IntegrityViolation]:
+    """The meaning check's findings (`meaning.PendingMeaning`), shown against the candidate's displayed name.
+    When the annotate guard already refused the text, the meaning check is stopped: its findings would only
+    repeat the same change."""
+    from .annotate import RULES_ANNOTATE
+
+    if any(v.rule in RULES_ANNOTATE for v in g.violations):
+        meaning.cancel()
+        return []
+    return [v.model_copy(update={"file": shown}) for v in meaning.result()]
+
+
 def judge(t: Texts, g: Guarded, run: VerifierRun, audit: VerifierRun | None, *, toolchain: ToolchainRef,
           started: float, scope: list[str] | None, given_audit: VerifierRun | None = None) -> FileResult:
     """One `FileResult` from the guard's findings and what `dafny verify` (and `dafny audit`) said.

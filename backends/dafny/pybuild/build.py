@@ -57,8 +57,9 @@ def _smoke_import(out_dir: Path, pkg: str) -> None:
 def build_package(request: PythonBuildRequest, *, install: Any,
                   check: Callable[[CheckRequest], FileResult]) -> BuildResult:
     """Verify `request.artifact` with `check` (against its contract when given), translate it with the Dafny
-    `install` (a `toolchains.discovery.DafnyInstall`) and write
-    `out_dir/PKG/`, `out_dir/README.md` and `out_dir/test_PKG.py`. Raises NotVerified (exit 1), BadInput (2),
+    `install` (a `toolchains.discovery.DafnyInstall`) and write the project `out_dir`: `PKG/` (typed, with
+    `py.typed`), `README.md`, `test_PKG.py`, `pyproject.toml` (version `dist.default_version` of the artifact's
+    hash) and its build backend `qed_build_backend.py`. Raises NotVerified (exit 1), BadInput (2),
     ToolchainError (3).
 
     `request.examples` are (call, expect) pairs of Dafny expressions (a task's examples), checked by `--test`.
@@ -66,7 +67,7 @@ def build_package(request: PythonBuildRequest, *, install: Any,
     from verifier import __version__
     from verifier.pypackage import package_name
 
-    from . import contracts, genpy, interface, package, proptests, readme, translate, wrappers
+    from . import contracts, dist, genpy, interface, package, proptests, readme, translate, wrappers
 
     artifact, out_dir, spec, name = Path(request.artifact), Path(request.out_dir), request.contract, request.name
     description, certificate, verify, timeout = request.description, request.certificate, request.verify, \
@@ -108,18 +109,14 @@ def build_package(request: PythonBuildRequest, *, install: Any,
             reason = h.reason or (None if fn else "not found in Dafny's output")
             ex_rows.append((h.index, examples[h.index - 1][0], examples[h.index - 1][1], genpy.module_file(()),
                             fn, reason))
-    files["_types.py"] = wrappers.types_source(plan, sorted(gen))
-    tree: dict[tuple[str, ...], list[str]] = {m: [] for m in api.modules}
-    for m in api.modules:
-        if m:
-            tree.setdefault(m[:-1], []).append(m[-1])
+    files["_types.py"] = wrappers.types_source(plan)
     for m in api.modules:
         rel = "/".join((*m, "__init__.py"))
         title = (f"Python API of the verified Dafny program {artifact.name}" if not m else
                  f"Dafny module {'.'.join(m)} of {artifact.name}")
         if description and not m:
             title += "\n\n" + description.strip()
-        files[rel] = wrappers.module_source(plan, m, sorted(tree.get(m, [])), description, title)
+        files[rel] = wrappers.module_source(plan, m, description, title)
     test_name = f"test_{pkg}.py"
     target = package.prepare_out(out_dir, pkg)
     written = [f"{pkg}/{r}" for r in package.write_tree(target, files)]
@@ -134,6 +131,13 @@ def build_package(request: PythonBuildRequest, *, install: Any,
                          qed_version=__version__, plan=plan, description=description, certificate=certificate,
                          test_file=test_name)
     package.write_file(out_dir / "README.md", text)
+    provenance = dist.Provenance(
+        artifact=artifact.name, artifact_sha256=sha, contract=Path(spec).name if spec else None,
+        contract_sha256=spec_sha, verified=verify, verdict=verdict_line, dafny=install.version,
+        solver=f"z3 {install.solver_version}" if install.solver_version else None, qedgen=__version__)
+    package.write_file(out_dir / "pyproject.toml", dist.pyproject(
+        pkg=pkg, version=dist.default_version(sha), test_file=test_name, provenance=provenance))
+    package.write_file(out_dir / f"{dist.BACKEND}.py", dist.backend_source())
     infos = []
     for w in plan.wrapped:
         m = w.member
@@ -148,5 +152,6 @@ def build_package(request: PythonBuildRequest, *, install: Any,
         readme=str(out_dir / "README.md"), artifact=str(artifact), artifact_sha256=sha,
         spec=str(spec) if spec else None, spec_sha256=spec_sha, verified=verify, dafny_version=install.version,
         solver=f"z3 {install.solver_version}" if install.solver_version else None, members=infos,
-        datatypes=[".".join((*dt.module, dt.name)) for dt, _, _ in plan.dts], skipped=plan.skipped,
-        files=sorted([*written, test_name, "README.md"]), translate_rounds=tr.rounds)
+        datatypes=[d.key for d in plan.dts], skipped=plan.skipped,
+        files=sorted([*written, test_name, "README.md", "pyproject.toml", f"{dist.BACKEND}.py"]),
+        translate_rounds=tr.rounds)

@@ -11,6 +11,10 @@ from backends.dafny.pybuild.wrappers import GEN
 from verifier.errors import BadInput, ToolchainError, storage_error
 
 CONVERT_SOURCE = Path(__file__).with_name("convert.py")
+#: First line of every file Dafny wrote (its translation and runtime): they carry no annotations, and a
+#: `# type: ignore` before any statement keeps them out of mypy's and pyright's reports wherever the package is
+#: checked, while the public modules that call them through `Any` are fully checked.
+UNTYPED = "# type: ignore\n"
 
 _TOP_IMPORT = re.compile(r"^import (_dafny|System_) as (_dafny|System_)$", re.MULTILINE)
 _LEFTOVER = re.compile(r"^\s*(import|from) (_dafny|System_)\b", re.MULTILINE)
@@ -27,18 +31,20 @@ def vendor_source(text: str, pkg: str) -> str:
 
 def gen_files(translated: Path, pkg: str) -> dict[str, str]:
     """Relative path (inside PKG/) -> text, for Dafny's translation and its runtime."""
-    files: dict[str, str] = {f"{GEN}/__init__.py": '"""Dafny\'s own Python translation and runtime (generated)."""\n'}
+    files: dict[str, str] = {f"{GEN}/__init__.py":
+                             UNTYPED + '"""Dafny\'s own Python translation and runtime (generated, untyped)."""\n'}
     for p in sorted(translated.glob("*.py")):
         if p.name == "__main__.py":
             continue
-        files[f"{GEN}/{p.name}"] = vendor_source(p.read_text(encoding="utf-8"), pkg)
+        files[f"{GEN}/{p.name}"] = UNTYPED + vendor_source(p.read_text(encoding="utf-8"), pkg)
     for rt in ("_dafny", "System_"):
         src = translated / rt / "__init__.py"
         if not src.exists():
             raise ToolchainError(f"Dafny did not write its runtime ({rt}/__init__.py) with --include-runtime",
                                  fix="check `qed toolchain status` (Dafny 4.11 expected)")
-        files[f"{GEN}/{rt}/__init__.py"] = vendor_source(src.read_text(encoding="utf-8"), pkg)
+        files[f"{GEN}/{rt}/__init__.py"] = UNTYPED + vendor_source(src.read_text(encoding="utf-8"), pkg)
     files["_qed.py"] = CONVERT_SOURCE.read_text(encoding="utf-8")
+    files["py.typed"] = ""  # PEP 561: type checkers use the package's own annotations
     return files
 
 

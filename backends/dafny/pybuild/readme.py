@@ -49,9 +49,26 @@ def render(*, pkg: str, artifact_name: str, artifact_sha: str, spec_name: str | 
         "",
     ]
     L += _cert_lines(certificate)
-    L += ["", "## API", "", ("Plain Python values in and out: int (int, nat, bounded ints), bool, str (string; a "
-                             "char is a one-character str), fractions.Fraction (real), list (seq, array), tuple, "
-                             "set, dict (map), collections.Counter (multiset), datatype constructor classes."), ""]
+    L += [
+        "",
+        "## Install",
+        "",
+        ("This folder is a Python project: `pip install .` (or `pip install PATH/TO/THIS/FOLDER`) builds and "
+         "installs it with the build backend beside `pyproject.toml` (`qed_build_backend.py`, standard library "
+         "only: nothing is downloaded); `python -m build` writes its sdist and wheel. The package needs only "
+         "the standard library; the property tests need `pip install '.[test]'` (hypothesis, pytest)."),
+        "",
+        ("Typed (PEP 484 annotations, PEP 561 `py.typed`): `mypy` and `pyright` run in this folder check the "
+         f"package strictly (`pyproject.toml` configures them; Dafny's untyped translation in `{pkg}/_dafny_gen/` "
+         "is marked `# type: ignore`)."),
+        "",
+        "## API",
+        "",
+        ("Plain Python values in and out: int (int, nat, bounded ints), bool, str (string; a char is a "
+         "one-character str), fractions.Fraction (real), list (seq, array), tuple, set, dict (map), "
+         "collections.Counter (multiset), datatype classes; the annotations say which for each parameter."),
+        "",
+    ]
     for w in plan.wrapped:
         m = w.member
         path = ".".join((pkg, *m.module, w.pyname))
@@ -75,10 +92,11 @@ def render(*, pkg: str, artifact_name: str, artifact_sha: str, spec_name: str | 
         if len(L) > n0:
             L.append("")
     if plan.dts:
-        L += ["### Datatypes", ""]
-        for dt, _, ctors in plan.dts:
-            L.append(f"- `{'.'.join((pkg, *dt.module))}`: " + " | ".join(
-                f"`{c}({', '.join(f[0] for f in fs)})`" for c, _, fs in ctors))
+        L += ["### Datatypes", "", "Frozen dataclasses (`match` works on them); the base class is the datatype.", ""]
+        for d in plan.dts:
+            where = ".".join((pkg, *d.dt.module))
+            L.append(f"- `{where}.{d.base}`: " + " | ".join(
+                f"`{c.pyname}({', '.join(f[0] for f in c.fields)})`" for c in d.ctors))
         L.append("")
     if plan.skipped:
         L += ["## Not available from Python", ""]

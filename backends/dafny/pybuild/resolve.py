@@ -66,7 +66,8 @@ def _subst(t: Type, env: dict) -> Type:
 
 
 def pyhint(t: tuple) -> str:
-    """The Python type a canonical type maps to (for docstrings)."""
+    """The Python type a canonical type maps to, for docstrings and the README (`pytypes.annotation` writes the
+    annotations themselves)."""
     k = t[0]
     if t == ("seq", ("char",)) or k == "char":
         return "str"
@@ -77,7 +78,8 @@ def pyhint(t: tuple) -> str:
         "array2": lambda: f"list[list[{pyhint(t[1])}]]", "set": lambda: f"set[{pyhint(t[1])}]",
         "multiset": lambda: f"Counter[{pyhint(t[1])}]", "map": lambda: f"dict[{pyhint(t[1])}, {pyhint(t[2])}]",
         "tuple": lambda: "tuple[" + ", ".join(pyhint(a) for a in t[1:]) + "]",
-        "dt": lambda: t[1].split(".")[-1], "sub": lambda: f"{pyhint(t[2])} ({t[1].split('.')[-1]})",
+        "dt": lambda: t[1].split(".")[-1] + (f"[{', '.join(pyhint(a) for a in t[2:])}]" if t[2:] else ""),
+        "sub": lambda: f"{pyhint(t[2])} ({t[1].split('.')[-1]})", "tvar": lambda: str(t[1]),
     }.get(k, lambda: "object")()
 
 

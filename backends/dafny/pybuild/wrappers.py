@@ -1,25 +1,31 @@
-"""Python source of the package: plain-Python wrappers, datatype classes, contract tables.
+"""Python source of the package: typed plain-Python wrappers, datatype classes, contract tables.
 
 Layout (PKG is the package name, every Dafny module M is the subpackage PKG.M):
   PKG/__init__.py       wrappers of the default module, its datatype classes, ContractViolation, named modules
   PKG/M/__init__.py     the same for module M (nested modules nest)
-  PKG/_types.py         the registry: datatype classes of every module, subset-type checks
+  PKG/_types.py         the registry (converters' datatype table, subset-type checks) and Dafny's runtime
   PKG/_qed.py           converters and errors (backends/dafny/pybuild/convert.py, verbatim)
-  PKG/_dafny_gen/       Dafny's own translation and its vendored runtime
+  PKG/_dafny_gen/       Dafny's own translation and its vendored runtime (untyped; marked `# type: ignore`)
+  PKG/py.typed          PEP 561: the annotations are the package's types
 
-Generated wrappers call nothing but `_R` (the registry), `_qed` and the compiled code, so a Dafny member called
-`list` or `sum` cannot shadow anything they use.
+Every public function and class carries PEP 484 annotations (`pytypes.py`); datatype constructors are frozen
+dataclasses. Dafny's generated code is reached through names typed `Any` (`_g`, `_rt`), so the modules are
+clean under `mypy --strict` and pyright's strict mode. Generated wrappers call nothing but `_R` (the
+registry), `_qed` and the compiled code, so a Dafny member called `list` or `sum` cannot shadow anything they
+use; an annotation whose name a member shadows is written through a private module alias.
 """
 
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field
 
 from backends.dafny.pybuild.contracts import Helper
 from backends.dafny.pybuild.dtypes import show
 from backends.dafny.pybuild.genpy import GenModule, module_file, py_name, sanitize
 from backends.dafny.pybuild.interface import Datatype, Interface, Member
+from backends.dafny.pybuild.pytypes import DatatypeRef, Spelling, annotation, returns
 from backends.dafny.pybuild.resolve import key, pyhint, resolve
 
 GEN = "_dafny_gen"
@@ -59,25 +65,93 @@ class Wrapped:
 
 
 @dataclass
+class CtorPlan:
+    """One datatype constructor: a frozen dataclass named `pyname`."""
+
+    name: str  # Dafny's name
+    gen: str  # Dafny's Python class
+    fields: list[tuple[str, str, tuple]]  # (Python field, Dafny's attribute, canonical type)
+    pyname: str = ""
+
+
+@dataclass
+class DtPlan:
+    """One datatype: a base class (or, for one constructor of the datatype's name, that constructor's class)."""
+
+    dt: Datatype
+    ctors: list[CtorPlan]
+    base: str = ""  # Python name of the base class
+
+    @property
+    def key(self) -> str:
+        return key(self.dt.module, self.dt.name)
+
+    @property
+    def single(self) -> bool:
+        """The only constructor carries the datatype's name: one class is both (`datatype Pair = Pair(..)`)."""
+        return len(self.ctors) == 1 and self.ctors[0].name == self.dt.name
+
+    def typevars(self) -> dict[str, str]:
+        return {t: typevar(t) for t in self.dt.type_params}
+
+
+@dataclass
 class Plan:
     """Everything the writer needs, decided before any file is written."""
 
     pkg: str
     wrapped: list[Wrapped]
     skipped: list[str]
-    dts: list[tuple[Datatype, str, list[tuple]]]  # datatype, internal id, ctors (name, gen class, fields)
+    dts: list[DtPlan]
     checks: list[tuple[str, str, tuple, str | None, str, str]]  # key, name, base, gen fn, module file, constraint
     consts: list[tuple[tuple[str, ...], str, str, tuple]]  # module, py name, gen name, type
+    children: dict[tuple[str, ...], list[str]] = field(default_factory=dict)  # module -> its named submodules
+
+    def datatype_refs(self) -> dict[str, DatatypeRef]:
+        return {d.key: DatatypeRef(d.dt.module, d.base, len(d.dt.type_params)) for d in self.dts}
+
+
+def typevar(name: str) -> str:
+    """The TypeVar of a datatype's type parameter (covariant: datatype values are immutable)."""
+    return f"_{pyident(name)}_co"
+
+
+ERRORS = ("ContractTypeError", "ContractViolation", "ProgramHalted")
+
+
+def _name_classes(p: Plan, modules: list[tuple[str, ...]]) -> None:
+    """Python names of the datatype classes. Dafny lets two datatypes of a module share a constructor name and
+    a constructor share a function's name; the later class then becomes `Datatype_Ctor`."""
+    for mod in modules:
+        taken = {w.pyname for w in p.wrapped if w.member.module == mod}
+        taken |= {c[1] for c in p.consts if c[0] == mod} | set(p.children.get(mod, [])) | set(ERRORS)
+        for d in (d for d in p.dts if d.dt.module == mod):
+            if d.single:
+                d.base = d.ctors[0].pyname = _free(pyident(d.dt.name), taken)
+                continue
+            own = any(c.name == d.dt.name for c in d.ctors)
+            d.base = "_" + pyident(d.dt.name) if own else _free(pyident(d.dt.name), taken)
+            for c in d.ctors:
+                first = pyident(c.name)
+                c.pyname = _free(first if first not in taken else pyident(f"{d.dt.name}_{c.name}"), taken)
+
+
+def _free(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict[str, GenModule], pkg: str,
          main_target: str | None) -> Plan:
+    """Decide what is wrapped and how it is named; what cannot be offered goes to `skipped` with the reason."""
     skipped = list(api.skipped)
     by_owner: dict[str, list[Helper]] = {}
     for h in helpers:
         by_owner.setdefault(h.owner, []).append(h)
-    dts = []
-    for i, dt in enumerate(api.datatypes):
+    dts: list[DtPlan] = []
+    for dt in api.datatypes:
         if dt.co:
             skipped.append(f"codatatype {key(dt.module, dt.name)}: its values can be infinite, so they are not "
                            "converted to Python")
@@ -99,12 +173,12 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
                 break
             tv = frozenset(dt.type_params)
             fields = [(pyident(f.name), g, resolve(f.type, api, dt.module, tv)) for f, g in zip(comp, gfields)]
-            ctors.append((c.name, gcls, fields))
+            ctors.append(CtorPlan(c.name, gcls, fields))
         if not ok:
             skipped.append(f"datatype {key(dt.module, dt.name)}: constructors not found in Dafny's Python output")
             continue
-        dts.append((dt, f"_dt{i}", ctors))
-    bad_dts = {key(dt.module, dt.name) for dt in api.datatypes} - {key(d.module, d.name) for d, _, _ in dts}
+        dts.append(DtPlan(dt, ctors))
+    bad_dts = {key(dt.module, dt.name) for dt in api.datatypes} - {d.key for d in dts}
     wrapped: list[Wrapped] = []
     for m in members:
         gm = gen.get(module_file(m.module))
@@ -177,7 +251,13 @@ def plan(api: Interface, members: list[Member], helpers: list[Helper], gen: dict
         if t[0] == "unsupported":
             continue
         consts.append((c.module, pyident(c.name), gname, t))
-    return Plan(pkg, wrapped, skipped, dts, checks, consts)
+    children: dict[tuple[str, ...], list[str]] = {m: [] for m in api.modules}
+    for m in api.modules:
+        if m:
+            children.setdefault(m[:-1], []).append(m[-1])
+    p = Plan(pkg, wrapped, skipped, dts, checks, consts, {m: sorted(c) for m, c in children.items()})
+    _name_classes(p, api.modules)
+    return p
 
 
 def _dt_keys(t: tuple) -> set[str]:
@@ -190,39 +270,69 @@ def _dt_keys(t: tuple) -> set[str]:
 
 # ------------------------------------------------------------------------------------------------ sources
 
-def types_source(p: Plan, gen_modules: list[str]) -> str:
+def types_source(p: Plan) -> str:
+    """PKG/_types.py: Dafny's runtime, the registry and the subset-type checks (datatypes register themselves
+    in their own modules)."""
     pkg = p.pkg
-    lines = [
-        '"""Datatype classes and subset-type checks of this package (generated by qed build)."""',
-        "",
-        f"from {pkg} import _qed",
-        f"from {pkg}.{GEN} import _dafny as _rt",
-    ]
-    for g in gen_modules:
-        lines.append(f"from {pkg}.{GEN} import {g} as _g_{g}")
-    lines += ["", "REG = _qed.Registry(_rt)", ""]
-    for dt, ident, ctors in p.dts:
-        pubmod = ".".join((pkg, *dt.module))
-        doc = f"Dafny datatype {dt.name}" + (f"<{', '.join(dt.type_params)}>" if dt.type_params else "") + ": " + \
-              " | ".join(f"{c}({', '.join(f[0] for f in fs)})" for c, _, fs in ctors) + "."
-        lines.append(f"{ident} = _qed.datatype_base({dt.name!r}, {doc!r})")
-        lines.append(f"{ident}.__module__ = {pubmod!r}")
-        for j, (cname, _gcls, fields) in enumerate(ctors):
-            fnames = tuple(f[0] for f in fields)
-            cdoc = f"{dt.name}.{cname}(" + ", ".join(f"{f[0]}: {pyhint(f[2])}" for f in fields) + ")"
-            lines.append(f"{ident}_{j} = _qed.ctor_class({cname!r}, {ident}, {fnames!r}, {cdoc!r})")
-            lines.append(f"{ident}_{j}.__module__ = {pubmod!r}")
-            if cname != dt.name:
-                lines.append(f"setattr({ident}, {cname!r}, {ident}_{j})")
-        gmod = f"_g_{module_file(dt.module)}"
-        entries = ", ".join(f"({ident}_{j}, {gmod}.{gcls}, {tuple(fields)!r})"
-                            for j, (_, gcls, fields) in enumerate(ctors))
-        lines.append(f"REG.add_datatype({key(dt.module, dt.name)!r}, {ident}, {tuple(dt.type_params)!r}, [{entries}])")
+    gfiles = sorted({gfile for _, _, _, fn, gfile, _ in p.checks if fn})
+    lines = ['"""The registry of this package: Dafny\'s runtime, the converters\' datatype table and the subset-type '
+             'checks\n(generated by qed build)."""', "", "from __future__ import annotations", "",
+             "from typing import Any", "", f"from {pkg} import _qed", f"from {pkg}.{GEN} import _dafny"]
+    lines += [f"from {pkg}.{GEN} import {g} as _gen_{g}" for g in gfiles]
+    lines += ["", "# Dafny's runtime and generated code are untyped: they are reached through names typed Any.",
+              "RT: Any = _dafny", "REG = _qed.Registry(RT)"]
+    lines += [f"_g_{g}: Any = _gen_{g}" for g in gfiles]
+    if p.checks:
         lines.append("")
     for k, name, base, fn, gfile, constraint in p.checks:
         fexpr = f"_g_{gfile}.default__.{fn}" if fn else "None"
         lines.append(f"REG.add_check({k!r}, {name!r}, {base!r}, {fexpr}, {constraint!r})")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _datatype_source(d: DtPlan, sp: Spelling) -> list[str]:
+    """The classes of one datatype: a base class and a frozen dataclass per constructor (or one dataclass)."""
+    dt = d.dt
+    tvars = d.typevars()
+    generic = f"{sp.name('Generic')}[{', '.join(tvars.values())}]" if tvars else ""
+    params = f"[{', '.join(tvars.values())}]" if tvars else ""
+    doc = f"Dafny datatype {dt.name}" + (f"<{', '.join(dt.type_params)}>" if dt.type_params else "") + ": " + \
+        " | ".join(f"{c.name}({', '.join(f[0] for f in c.fields)})" for c in d.ctors) + "."
+    deco = "@_dataclass(frozen=True, eq=False, slots=True)"
+    lines: list[str] = []
+    bases = ", ".join(b for b in ("_qed.DatatypeValue", generic) if b)
+    if d.single:
+        c = d.ctors[0]
+        lines += [deco, f"class {d.base}({bases}):", docstring(doc, "    ")]
+        lines += _fields_source(c, sp, tvars)
+        return lines + ["", ""]
+    field_names = {f[0] for c in d.ctors for f in c.fields}
+    lines += [f"class {d.base}({bases}):", docstring(doc, "    "), "", "    __slots__ = ()"]
+    anyargs = f"[{', '.join([sp.name('Any')] * len(tvars))}]" if tvars else ""
+    for c in d.ctors:
+        if pyident(c.name) not in field_names:
+            lines.append(f"    {pyident(c.name)}: {sp.name('ClassVar')}[{sp.name('type')}[{c.pyname}{anyargs}]]")
+    lines += ["", ""]
+    for c in d.ctors:
+        cdoc = f"{dt.name}.{c.name}(" + ", ".join(f"{f[0]}: {pyhint(f[2])}" for f in c.fields) + ")"
+        lines += [deco, f"class {c.pyname}({d.base}{params}):", docstring(cdoc, "    ")]
+        lines += _fields_source(c, sp, tvars)
+        lines += ["", ""]
+    for c in d.ctors:
+        if pyident(c.name) not in field_names:
+            lines.append(f"{d.base}.{pyident(c.name)} = {c.pyname}")
+    return lines + ["", ""]
+
+
+def _fields_source(c: CtorPlan, sp: Spelling, tvars: dict[str, str]) -> list[str]:
+    if not c.fields:
+        return []
+    return [""] + [f"    {name}: {annotation(t, sp, tvars)}" for name, _, t in c.fields]
+
+
+def _register_source(d: DtPlan) -> str:
+    entries = ", ".join(f"({c.pyname}, _g.{c.gen}, {tuple(c.fields)!r})" for c in d.ctors)
+    return f"_R.add_datatype({d.key!r}, {d.base}, {tuple(d.dt.type_params)!r}, [{entries}])"
 
 
 def _member_doc(w: Wrapped, description: str | None) -> str:
@@ -261,30 +371,30 @@ def _member_doc(w: Wrapped, description: str | None) -> str:
     return "\n".join(parts)
 
 
-def _wrapper_source(w: Wrapped, gmod: str, description: str | None) -> list[str]:
+def _wrapper_source(w: Wrapped, sp: Spelling, description: str | None) -> list[str]:
     m = w.member
     qual = m.qualified
     if w.is_main:
         if w.params:
             (_, pn, pt), = w.params[:1]
-            sig = f"{pn}=None"
+            sig = f"{pn}: {sp.name('Optional')}[{annotation(pt, sp)}] = None"
             conv = f"_R.to_dafny({pn} if {pn} is not None else [], {pt!r}, {qual + ': parameter ' + pn!r})"
         else:
             sig, conv = "", "_rt.SeqWithoutIsStrInference([])"
-        body = [
-            f"def {w.pyname}({sig}):",
+        return [
+            f"def {w.pyname}({sig}) -> None:",
             docstring(_member_doc(w, description) + "\n\nPrints what `dafny run` prints for the program "
                       "(a halt prints `[Program halted] ...` and raises ProgramHalted).", "    "),
             "    try:",
-            f"        {gmod}.default__.{w.gen_name}({conv})",
+            f"        _g.default__.{w.gen_name}({conv})",
             "    except _rt.HaltException as _e:",
             '        _rt.print("[Program halted] " + _e.message + "\\n")',
             "        raise _qed.ProgramHalted(str(_e.message)) from None",
             "",
         ]
-        return body
-    sig = ", ".join(pn for _, pn, _ in w.params)
-    lines = [f"def {w.pyname}({sig}):", docstring(_member_doc(w, description), "    ")]
+    sig = ", ".join(f"{pn}: {annotation(t, sp)}" for _, pn, t in w.params)
+    ret = returns([t for _, t in w.outs], sp)
+    lines = [f"def {w.pyname}({sig}) -> {ret}:", docstring(_member_doc(w, description), "    ")]
     for dn, pn, t in w.params:
         if dn in m.modifies and t[0] in ("array", "array2"):
             lines.append(f"    _R.mutable({pn}, {qual + ': parameter ' + dn!r})")
@@ -298,10 +408,10 @@ def _wrapper_source(w: Wrapped, gmod: str, description: str | None) -> list[str]
     shown = "{" + ", ".join(f"{dn!r}: {pn}" for dn, pn, _ in w.params) + "}"
     for h in w.pre:
         if h.name in w.pre_gen:
-            lines.append(f"    _qed.require({gmod}.default__.{w.pre_gen[h.name]}(*_a), {qual!r}, {h.clause!r}, {shown})")
+            lines.append(f"    _qed.require(_g.default__.{w.pre_gen[h.name]}(*_a), {qual!r}, {h.clause!r}, {shown})")
     lines += [
         "    try:",
-        f"        _r = {gmod}.default__.{w.gen_name}(*_a)",
+        f"        _r = _g.default__.{w.gen_name}(*_a)",
         "    except _rt.HaltException as _e:",
         "        raise _qed.ProgramHalted(str(_e.message)) from None",
     ]
@@ -310,8 +420,9 @@ def _wrapper_source(w: Wrapped, gmod: str, description: str | None) -> list[str]
             lines.append(f"    _R.write_back({pn}, _a[{i}], {t!r})")
     if not w.outs:
         lines.append("    return None")
-    elif len(w.outs) == 1:
-        lines.append(f"    return _R.from_dafny(_r, {w.outs[0][1]!r})")
+    elif len(w.outs) == 1:  # through a typed local: the converters return Any
+        lines.append(f"    _out: {ret} = _R.from_dafny(_r, {w.outs[0][1]!r})")
+        lines.append("    return _out")
     else:
         items = ", ".join(f"_R.from_dafny(_r[{i}], {t!r})" for i, (_, t) in enumerate(w.outs))
         lines.append(f"    return ({items})")
@@ -350,53 +461,61 @@ def contract_table(w: Wrapped) -> dict:
     }
 
 
-def module_source(p: Plan, module: tuple[str, ...], children: list[str], description: str | None,
-                  title: str) -> str:
+def module_source(p: Plan, module: tuple[str, ...], description: str | None, title: str) -> str:
+    """PKG/[M/]__init__.py: the typed wrappers, datatype classes and constants of Dafny module `module`."""
     pkg = p.pkg
-    gfile = module_file(module)
-    gmod = f"_g_{gfile}"
     here = [w for w in p.wrapped if w.member.module == module]
-    lines = [docstring(title, ""), "", "from __future__ import annotations", ""]
-    lines += [
-        f"from {pkg} import _qed",
-        f"from {pkg}._qed import ContractTypeError, ContractViolation, ProgramHalted",
-        f"from {pkg}._types import REG as _R",
-        f"from {pkg}.{GEN} import _dafny as _rt",
-        f"from {pkg}.{GEN} import {gfile} as {gmod}",
-    ]
-    dts = [(dt, ident, ctors) for dt, ident, ctors in p.dts if dt.module == module]
-    exported: list[str] = []
-    if dts:
-        names = []
-        for dt, ident, ctors in dts:
-            ctor_names = {c for c, _, _ in ctors}
-            if dt.name not in ctor_names:
-                names.append(f"{ident} as {pyident(dt.name)}")
-                exported.append(pyident(dt.name))
-            for j, (cname, _, _) in enumerate(ctors):
-                names.append(f"{ident}_{j} as {pyident(cname)}")
-                exported.append(pyident(cname))
-        lines.append(f"from {pkg}._types import (")
-        for n in names:
-            lines.append(f"    {n},")
-        lines.append(")")
-    lines += ["", ""]
+    dts = [d for d in p.dts if d.dt.module == module]
+    consts = [c for c in p.consts if c[0] == module]
+    children = p.children.get(module, [])
+    taken = {w.pyname for w in here} | {c[1] for c in consts} | set(children) | set(ERRORS)
+    for d in dts:  # class names, and field names (a field called `list` would shadow it in the class body)
+        taken |= {d.base} | {c.pyname for c in d.ctors} | {f[0] for c in d.ctors for f in c.fields}
+    sp = Spelling(pkg, module, frozenset(taken), p.datatype_refs())
+    body: list[str] = []
+    exported: list[str] = list(ERRORS) + list(children)
+    tvars = sorted({v for d in dts for v in d.typevars().values()})
+    for v in tvars:
+        body.append(f"{v} = {sp.name('TypeVar')}({v!r}, covariant=True)")
+    body += ["", ""] if tvars else []
+    for d in dts:
+        body += _datatype_source(d, sp)
+        exported += [d.base] if not d.base.startswith("_") else []
+        exported += [c.pyname for c in d.ctors if not d.single]
+    for d in dts:
+        body.append(_register_source(d))
+    body += ["", ""] if dts else []
     for w in here:
-        lines += _wrapper_source(w, gmod, description)
-        lines.append("")
+        body += _wrapper_source(w, sp, description)
+        body.append("")
         exported.append(w.pyname)
-    for mod, pn, gname, t in p.consts:
-        if mod == module:
-            lines.append(f"{pn} = _R.from_dafny({gmod}.default__.{gname}, {t!r})")
-            exported.append(pn)
+    for _, pn, gname, t in consts:
+        body.append(f"{pn}: {annotation(t, sp)} = _R.from_dafny(_g.default__.{gname}, {t!r})")
+        exported.append(pn)
     tables = {w.pyname: contract_table(w) for w in here}
-    lines.append("")
-    lines.append(f"__qed_contracts__ = {tables!r}")
-    lines.append("")
+    body += ["", f"__qed_contracts__: dict[str, dict[str, {sp.name('Any')}]] = {tables!r}", ""]
     for c in children:
-        lines.append(f"from {'.'.join((pkg, *module))} import {c}  # noqa: E402")
-        exported.append(c)
-    exported += ["ContractViolation", "ContractTypeError", "ProgramHalted"]
-    lines.append("")
-    lines.append(f"__all__ = {sorted(set(exported))!r}")
-    return "\n".join(lines).rstrip() + "\n"
+        body.append(f"from {'.'.join((pkg, *module))} import {c}  # noqa: E402")
+    body += ["", f"__all__ = {sorted(set(exported))!r}"]
+    text = "\n".join(body)
+    uses = {n for n in ("_qed", "_R", "_rt", "_g") if re.search(rf"\b{n}\.", text)}  # import what is used
+    head = [docstring(title, ""), "", "from __future__ import annotations", ""]
+    std = [ln for ln in sp.imports() if not ln.startswith(f"import {pkg}")]
+    own = [ln for ln in sp.imports() if ln.startswith(f"import {pkg}")]
+    if dts:
+        std.append("from dataclasses import dataclass as _dataclass")
+    std.sort(key=lambda ln: (ln.startswith("import "), ln))
+    head += std + ([""] if std else [])
+    if "_qed" in uses:
+        head.append(f"from {pkg} import _qed")
+    head.append(f"from {pkg}._qed import {', '.join(ERRORS)}")
+    if "_R" in uses:
+        head.append(f"from {pkg}._types import REG as _R")
+    if "_rt" in uses:
+        head.append(f"from {pkg}._types import RT as _rt")
+    if "_g" in uses:
+        head.append(f"from {pkg}.{GEN} import {module_file(module)} as _gen")
+    head += own
+    if "_g" in uses:
+        head += ["", f"_g: {sp.name('Any')} = _gen  # Dafny's generated code is untyped: reached through Any"]
+    return "\n".join(head + ["", ""] + body).rstrip() + "\n"
