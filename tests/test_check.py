@@ -399,3 +399,17 @@ def _validate_sarif(doc: dict) -> None:
     jsonschema.Draft4Validator.check_schema(schema)
     errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+@pytest.mark.dafny
+def test_per_file_limits_reach_the_verifier(project):
+    """`[[overrides]]` gives sum.dfy a tiny deterministic resource limit (Dafny's --resource-limit): its proof
+    runs out of resources, whatever the machine's speed; the other files keep the defaults."""
+    with open(project / "qed.toml", "a") as f:
+        f.write('[limits]\ntimeout_s = 300\n[[overrides]]\nfiles = "src/sum.dfy"\nresource_limit = 1\n')
+    code, doc = qed_json(project, "src/sum.dfy", "src/abs.dfy")
+    by_file = {r["file"]: r for r in doc["results"]}
+    assert by_file["src/abs.dfy"]["verdict"] == "verified"
+    assert "--resource-limit" not in by_file["src/abs.dfy"]["command"]
+    s = by_file["src/sum.dfy"]
+    assert code == 1 and s["verdict"] == "timeout" and s["command"][s["command"].index("--resource-limit") + 1] == "1"
