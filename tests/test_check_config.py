@@ -243,3 +243,19 @@ def test_qed_check_runs_a_third_party_backend_without_review_capabilities(tmp_pa
     schema = json.loads((Path(__file__).parent / "sarif" / "sarif-schema-2.1.0.json").read_text())
     assert not list(jsonschema.Draft4Validator(schema).iter_errors(sarif))
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"QED-C002"}
+
+
+def test_the_check_report_schema_accepts_a_real_report(tmp_path):
+    """`qed schema --check` describes what `qed check --format json` prints (here: a toy-backend run)."""
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[test]' installs jsonschema")
+    from tests.conftest import with_toy_backend
+
+    (tmp_path / "a.toy").write_text("prove a: True\n")
+    (tmp_path / "qed.toml").write_text('include = ["*.toy"]\n')
+    env = {**with_toy_backend(), "QED_CACHE_DIR": str(tmp_path / "cache")}
+    p = subprocess.run([sys.executable, "-m", "verifier", "check", "--format", "json"], cwd=tmp_path,
+                       capture_output=True, text=True, env=env)
+    s = subprocess.run([sys.executable, "-m", "verifier", "schema", "--check"], capture_output=True, text=True)
+    doc, schema = json.loads(p.stdout), json.loads(s.stdout)
+    assert p.returncode == 0 and not list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    assert {"contract_review", "skipped", "approved", "gate", "results", "summary"} <= set(schema["properties"])

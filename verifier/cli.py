@@ -87,8 +87,14 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
 
 @main.command()
 @click.option("--task", "of_task", is_flag=True, help="The schema of task files (specs/*.yaml) instead.")
-def schema(of_task: bool) -> None:
-    """Print the JSON Schema of `qed verify --json` output (or of task files)."""
+@click.option("--check", "of_check", is_flag=True, help="The schema of `qed check --format json` reports instead.")
+def schema(of_task: bool, of_check: bool) -> None:
+    """Print the JSON Schema of `qed verify --json` output (or of task files, or of `qed check` reports)."""
+    if of_check:
+        from verifier.check_models import CheckReport
+
+        click.echo(json.dumps(CheckReport.model_json_schema(), indent=2))
+        return
     if of_task:
         from verifier.tasks import task_schema
 
