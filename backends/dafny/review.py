@@ -140,7 +140,11 @@ def review(runner: DafnyRunner | None, old_src: str | None, new_src: str, file: 
         elif new_req:
             queries.append(("requires", q, "changed_requires", m, old_req, new_req))
     nondecl_old, nondecl_new = _others(old), _others(new)
+    used = {t.text for o in (old, new) for d in o.walk() if d.is_callable
+            for t in [*d.signature, *(t for c in d.clauses for t in c.tokens)] if t.kind == IDENT}
     for name in sorted(set(nondecl_old) | set(nondecl_new)):
+        if role == "file" and name.split(".")[-1] not in used:
+            continue  # a checked file's own declarations matter to its contract only when a clause uses them
         if nondecl_old.get(name) != nondecl_new.get(name) and name not in ("include", "import", "export"):
             result.findings.append(Finding(name, "undecided", "form", "declaration_changed",
                                            f"the declaration {name} changed: clauses that use it may now mean "
