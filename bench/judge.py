@@ -2,7 +2,7 @@
 
 Everything a verdict needs goes through the backend registry and `CheckRequest`, exactly as `qed verify
 --spec/--annotates` and `qed synth` do: the same guards, the same trusted assumptions. A backend the registry
-cannot provide (BackendUnavailable) makes the task `toolchain_absent`; a task whose own contract is unusable
+cannot provide (BackendUnavailable), or whose toolchain cannot be found, makes the task `toolchain_absent`; a task whose own contract is unusable
 (BadInput while judging it, e.g. a contract that uses names it never defines) is a `defect` of the task.
 """
 
@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import BackendUnavailable, BadInput, ProviderError, StorageError, ToolchainError
+from verifier.errors import (
+    BackendUnavailable,
+    BadInput,
+    ProviderError,
+    StorageError,
+    ToolchainError,
+    UnusableToolchain,
+)
 
 from .outcome import STATUS_OF_VERDICT, AttemptRow, TaskOutcome
 from .tasks import BenchTask
@@ -39,19 +46,38 @@ class Job:
     price_per_mtok: float | None = None
 
 
+class ToolchainAbsent(ToolchainError):
+    """The language's backend is installed but its toolchain is not (found by asking the backend for it)."""
+
+
 class Backends:
-    """One backend per language, shared by the worker threads of a process, closed at the end."""
+    """One backend per language, shared by the worker threads of a process, closed at the end. A backend whose
+    toolchain cannot be found (its `toolchain()` raises a ToolchainError other than UnusableToolchain) makes
+    every task of that language `toolchain_absent`; asked once per language."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open: dict[str, Any] = {}
+        self._absent: dict[str, str] = {}
 
     def get(self, language: str):
         from backends import registry
 
         with self._lock:
+            if language in self._absent:
+                raise ToolchainAbsent(self._absent[language])
             if language not in self._open:
-                self._open[language] = registry.create_backend(language)
+                backend = registry.create_backend(language)
+                try:
+                    backend.toolchain()
+                except UnusableToolchain:
+                    backend.close()
+                    raise
+                except ToolchainError as e:
+                    backend.close()
+                    self._absent[language] = str(e)
+                    raise ToolchainAbsent(str(e)) from None
+                self._open[language] = backend
             return self._open[language]
 
     def close(self) -> None:
@@ -94,7 +120,7 @@ def run_task(task: BenchTask, job: Job, backends: Backends) -> TaskOutcome:
             out = _model(task, job, backends, base)
         else:
             out = _check(task, job, backends, base)
-    except BackendUnavailable as e:
+    except (BackendUnavailable, ToolchainAbsent) as e:
         out = base
         out.status, out.reason = "toolchain_absent", e.cause
     except BadInput as e:

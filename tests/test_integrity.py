@@ -7,7 +7,6 @@ so the guard is what stops it.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -573,16 +572,24 @@ def test_messages_teach_the_fix() -> None:
     assert "`assume` at line" in msg and "in `Max`" in msg and "assert" in msg
 
 
-def test_guard_is_fast() -> None:
-    big = HONEST + "".join(f"\nlemma L{i}(x: int)\n  requires x > {i}\n  ensures x + 1 > {i}\n{{\n"
-                           f"  assert x + 1 > x;\n}}\n" for i in range(40))
-    assert big.count("\n") > 300
-    check(big)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        check(big)
-    per_call = (time.perf_counter() - t0) / 5
-    assert per_call < 0.05, f"{per_call * 1000:.1f} ms"
+def test_findings_name_the_innermost_member_on_every_line() -> None:
+    """Each finding names the member it is in (the innermost, the latest to start on a shared line), from a
+    per-line table (the guard's speed on hostile inputs is measured by benchmarks/hostile_inputs.py)."""
+    from backends.dafny.syntax import outline
+
+    src = ("class C {\n"
+           "  method A() { assume false; }\n"
+           "  method B()\n"
+           "  {\n"
+           "    assume false;\n"
+           "  } method D() { assume false; }\n"
+           "}\n"
+           "method E() { assume false; }\n")
+    out = outline(src)
+    assert [out.member_at(n) for n in range(0, 10)] == [None, None, "C.A", "C.B", "C.B", "C.B", "C.D", None, "E",
+                                                        None]
+    found = [(v.line, v.member) for v in check(src).violations if v.rule == "QED-E101"]
+    assert found == [(2, "C.A"), (5, "C.B"), (6, "C.D"), (8, "E")]
 
 
 # -------------------------------------------------------------------------------- Dafny accepts the cheats

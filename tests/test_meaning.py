@@ -139,6 +139,22 @@ def test_nat_and_int_are_one_type_only_in_variable_declarations(tmp_path):
     assert rules("  var y: bv8 := 5;", "  var y: int := 5;") == ["QED-E206"]
 
 
+def test_a_refinement_may_prove_what_its_parent_assumed():
+    """The program inherits `assume Valid();` from its parent module; the candidate's refinement `assert ...;`
+    proves it (Dafny prints `assert Valid();` there). The resolved view compares meaning, not proof obligations:
+    accepted. A candidate that drops the inherited obligation, or changes it, is still refused."""
+    def res(body: str) -> View:
+        return View("uncompilable", resolved="class C {\n  constructor Init() {\n    new;\n" + body + "\n  }\n}\n")
+
+    def rules(p: str, c: str) -> list[str]:
+        return [v.rule for v in compare(res(p), res(c), "c.dfy", "p.dfy", SRC)]
+
+    assert rules("    assume Valid();", "    assert Valid();") == []
+    assert rules("    assume Valid();", "    assume Valid();") == []
+    assert rules("    assume Valid();", "") == ["QED-E206"]
+    assert rules("    assume Valid();", "    assert Other();") == ["QED-E206"]
+
+
 def test_positions_in_halt_messages_do_not_count(tmp_path):
     halt = MODULE.replace("        return r\n", "        raise _dafny.HaltException('qed.dfy(9,2): ' + 'fail')\n")
     p = _view(tmp_path, halt)

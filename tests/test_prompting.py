@@ -228,7 +228,7 @@ def test_missing_template_is_bad_input(tmp_path):
     with pytest.raises(BadInput):
         PromptRenderer(prompts_dir=tmp_path / "nowhere", language="dafny")
     with pytest.raises(BadInput) as e:
-        PromptRenderer(language="lean").system()  # no bundled lean templates yet
+        PromptRenderer(prompts_dir=tmp_path, language="lean").system()  # the folder has no lean templates
     assert "lean" in str(e.value)
 
 

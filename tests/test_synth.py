@@ -206,18 +206,24 @@ def test_a_backend_of_another_language_is_refused(tmp_path):
         synthesize(load_task(TASK), ScriptedProvider([]), model="m", out_dir=tmp_path, backend=LeanLike().create())
 
 
-def test_a_task_in_a_language_without_backend_stops_with_exit_3(tmp_path):
-    """Until the Lean backend lands, a `language: lean` task names Lean and how to get it, never Dafny."""
-    from verifier.errors import BackendUnavailable
+def test_a_task_whose_toolchain_is_missing_stops_with_exit_3(tmp_path, monkeypatch):
+    """A `language: lean` task on a machine without Lean names Lean and how to get it, never Dafny."""
+    from verifier.errors import ToolchainError
 
+    for var in ("QED_LEAN", "QED_LAKE", "QED_LEAN_REPL", "ELAN_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "t.yaml").write_text("id: t\nlanguage: lean\ndescription: do it\n", encoding="utf-8")
-    with pytest.raises(BackendUnavailable) as e:
-        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path)
+    with pytest.raises(ToolchainError) as e:  # the written contract is the first thing checked
+        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider(["```lean\ndef f : Nat := sorry\n```\n"]),
+                   model="m", out_dir=tmp_path)
     assert e.value.exit_code == 3 and "Lean 4" in str(e.value) and "elan" in str(e.value)
     assert "Dafny" not in str(e.value)
+    # the command checks the toolchain before it asks any model
     r = _cli("synth", str(tmp_path / "t.yaml"), "--model", "m", "--out", str(tmp_path / "o"))
     assert r.exit_code == 3 and "Lean 4" in r.output and "Dafny" not in r.output
-    assert len(r.output.strip().splitlines()) == 1
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
 
 
 def _cli(*args):

@@ -121,8 +121,8 @@ def test_manifest_pins():
     assert dafny.release_for("macos-arm64").url.endswith("dafny-4.11.0-arm64-macos-13.zip")
     for asset in dafny.releases.values():
         assert asset.sha256 is None or len(asset.sha256) == 64
-    assert not m.get("lean").supported and m.get("lean").version.startswith("v4.")
-    assert not m.get("fstar").supported and m.get("fstar").solver.version == "4.13.3"
+    assert m.get("lean").supported and m.get("lean").version.startswith("v4.")
+    assert m.get("fstar").supported and m.get("fstar").solver.version == "4.13.3"
 
 
 def test_paths_follow_env(tmp_path, monkeypatch):
@@ -541,7 +541,7 @@ def test_status_lean_and_fstar_fakes(tmp_path, monkeypatch):
     rows = {r.name: r for r in status()}
     lean = rows["lean"]
     assert lean.found and lean.ok and lean.version == "4.24.0" and lean.how == "elan (~/.elan/bin)"
-    assert "not yet supported" in lean.note and "lake" in lean.note
+    assert "lake" in lean.note
     f = rows["fstar"]
     assert f.found and f.ok and f.version == "2025.06.20" and f.solver.works and f.solver.version == "4.13.3"
     monkeypatch.setenv("QED_FSTAR", str(tmp_path / "nope"))
@@ -590,8 +590,8 @@ def test_cli_install(tmp_path):
     r = invoke("install", "dafny", "--from", str(z), "--sha256", "0" * 64)
     assert r.exit_code == 2 and "checksum mismatch" in r.output
     assert invoke("install", "coq").exit_code == 2
-    r = invoke("install", "lean")
-    assert r.exit_code == 2 and "elan" in r.output
+    r = invoke("install", "lean")  # through elan, which is not there: a toolchain problem naming the fix
+    assert r.exit_code == 3 and "elan" in r.output
     r = invoke("install", "dafny", "--from", str(build_zip(tmp_path / "old.zip", version="4.9.0+x")))
     assert r.exit_code == 3 and "the new Dafny does not work" in r.output
     r = invoke("install", "dafny", "--from", str(z), "--sha256", install_mod.file_sha256(z))

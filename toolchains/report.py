@@ -12,10 +12,9 @@ from verifier.errors import ToolchainError, UnusableToolchain
 
 from .discovery import not_found_error, search_dafny
 from .manifest import ToolchainSpec, load_manifest
-from .paths import EXE, expand, home, is_executable_file, which
+from .paths import home
 from .probe import ProbeResult, probe_version
 
-LEAN_VERSION_RE = r"Lean \(version (?P<full>(?P<v>\d+\.\d+\.\d+(?:-rc\d+)?)[^,)]*)"
 FSTAR_VERSION_RE = r"F\* (?P<full>v?(?P<v>[0-9][0-9A-Za-z.~+_-]*))"
 Z3_VERSION_RE = r"Z3 version (?P<v>\d+\.\d+\.\d+)"
 
@@ -119,60 +118,35 @@ def _probe_row(
     return row, pr
 
 
-def lean_status(env: Mapping[str, str]) -> ToolchainStatus:
-    """Lean's row: `lean` on PATH or in `~/.elan/bin`, version from `lean --version`."""
-    spec = load_manifest().get("lean")
-    elan_bin = home(env) / ".elan" / "bin"
-    exe, how = which("lean", env), "PATH"
-    if exe is None and is_executable_file(elan_bin / f"lean{EXE}"):
-        exe, how = elan_bin / f"lean{EXE}", "elan (~/.elan/bin)"
-    row, _ = _probe_row(spec, exe, how if exe else None, LEAN_VERSION_RE, env, "Lean not found")
-    tools = [t for t in ("elan", "lake") if which(t, env) or is_executable_file(elan_bin / f"{t}{EXE}")]
-    extra = f"with {', '.join(tools)}" if tools else "no elan/lake found"
-    row.note = f"{spec.note}; {extra}" if spec.note else extra
-    return row
-
-
-def _fstar_z3(exe: Path, want: str, env: Mapping[str, str]) -> SolverStatus:
-    """The Z3 F* would use: `<root>/lib/fstar/z3-V/bin/z3`, `z3-V` on PATH, then `z3` on PATH."""
-    root = exe.resolve().parent.parent
-    candidates: list[tuple[Path | None, str]] = [
-        (root / "lib" / "fstar" / f"z3-{want}" / "bin" / f"z3{EXE}", "bundled with F*"),
-        (root / f"z3-{want}" / "bin" / f"z3{EXE}", "bundled with F*"),
-        (which(f"z3-{want}", env), "PATH"),
-        (which("z3", env), "PATH"),
-    ]
-    for path, how in candidates:
-        if path is None or not is_executable_file(path):
-            continue
-        pr = probe_version([str(path), "-version"], Z3_VERSION_RE, kind="z3", env=env, cache=None)
-        return SolverStatus(name="z3", required_version=want, version=pr.version, path=str(path), how=how,
-                            works=pr.ok and pr.version == want)
-    return SolverStatus(name="z3", required_version=want, works=False)
+# Lean's row: `toolchains.lean.lean_status` (it reports lake, the REPL, elan and the project's lean-toolchain too).
 
 
 def fstar_status(env: Mapping[str, str]) -> ToolchainStatus:
-    """F*'s row: `$QED_FSTAR` or `fstar.exe` on PATH, version from `fstar.exe --version`, plus its Z3."""
+    """F*'s row: found by `toolchains.fstar.search_fstar` (QED_FSTAR, PATH, qed's install), with its Z3."""
+    from .fstar import fstar_not_found, pinned_fstar_z3_version, search_fstar
+
     spec = load_manifest().get("fstar")
-    if env.get("QED_FSTAR"):
-        exe: Path | None = expand(env["QED_FSTAR"], env)
-        how: str | None = "QED_FSTAR"
-        if not is_executable_file(exe):  # type: ignore[arg-type]
-            return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported,
-                                   found=False, how=how, note=spec.note,
-                                   problem=f"QED_FSTAR={env['QED_FSTAR']} is not an executable file "
-                                           f"(fix: point QED_FSTAR at fstar.exe, or unset it)")
-    else:
-        exe, how = which("fstar.exe", env), "PATH"
-    row, pr = _probe_row(spec, exe, how if exe else None, FSTAR_VERSION_RE, env, "F* not found")
-    if exe is not None and pr is not None and pr.ok and spec.solver:
-        row.solver = _fstar_z3(exe, spec.solver.version, env)
-        if not row.solver.works and row.ok:
-            row.ok = False
-            got = f"Z3 {row.solver.version} at {row.solver.path}" if row.solver.path else "no Z3"
-            row.problem = (f"F* needs Z3 {spec.solver.version}, found {got} "
-                           f"(fix: put z3-{spec.solver.version} on PATH or beside F*)")
-    return row
+    want_z3 = pinned_fstar_z3_version()
+    found, problems = search_fstar(env)
+    if found is not None:
+        return ToolchainStatus(
+            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
+            version=found.version, full_version=found.full_version, path=str(found.path), how=found.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, version=found.z3_version,
+                                path=str(found.z3_path), how=found.z3_how, works=True),
+            ok=True, note=spec.note)
+    first = problems[0] if problems else None
+    if isinstance(first, UnusableToolchain):
+        return ToolchainStatus(
+            name="fstar", required_version=spec.version, supported=spec.supported, found=True,
+            version=first.version, full_version=first.full_version, path=str(first.path), how=first.how,
+            solver=SolverStatus(name="z3", required_version=want_z3, works=False) if first.solver_problem else None,
+            ok=False, problem=str(first), note=spec.note)
+    if first is not None:
+        return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
+                               how="QED_FSTAR", ok=False, problem=str(first), note=spec.note)
+    return ToolchainStatus(name="fstar", required_version=spec.version, supported=spec.supported, found=False,
+                           ok=False, problem=str(fstar_not_found(env)), note=spec.note)
 
 
 def status_from_backend(plugin, env: Mapping[str, str]) -> ToolchainStatus:

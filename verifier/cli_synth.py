@@ -127,6 +127,7 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
         memory_mb=pick(memory_mb, "memory_mb", None, None))
     plugin = registry.plugin_for_language(task.language)
     backend = registry.create_backend(plugin, plugin.config(backend_values(backend_kwargs).get(plugin.language.name)))
+    backend.toolchain()  # a missing or broken toolchain stops the run here (exit 3), before any model is asked
     renderer = PromptRenderer(prompts_dir=prompts_dir, language=task.language)
 
     inner = None if offline else OpenAIProvider(base_url=base_url, api_key=api_key)

@@ -315,6 +315,7 @@ class Process:
         self._stderr = bytearray()
         self._stderr_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._stderr_eof = threading.Event()
         threading.Thread(target=self._drain_stderr, name=f"stderr-{popen.pid}", daemon=True).start()
         if memory_mb is not None:
             threading.Thread(target=self._watch_memory, name=f"memwatch-{popen.pid}", daemon=True).start()
@@ -341,8 +342,11 @@ class Process:
         """The exit status (negative: killed by that signal); None while it runs."""
         return self.popen.poll()
 
-    def stderr_tail(self) -> str:
-        """The last ~64 KB the child wrote to stderr."""
+    def stderr_tail(self, settle: float = 0.0) -> str:
+        """The last ~64 KB the child wrote to stderr. `settle`: wait up to that many seconds for the stream to
+        end first (after the child died, its last words may still be in the pipe)."""
+        if settle > 0:
+            self._stderr_eof.wait(settle)
         with self._stderr_lock:
             return self._stderr.decode("utf-8", "replace")
 
@@ -394,6 +398,7 @@ class Process:
         finally:
             with self._stderr_lock:
                 del self._stderr[:-_STDERR_KEEP]
+            self._stderr_eof.set()
 
     def _watch_memory(self) -> None:
         # RLIMIT_AS cannot cap .NET (it reserves far more address space than it uses): watch resident memory.

@@ -214,6 +214,33 @@ class DafnyBackend(Backend):
 
         return changed_members(old_source, new_source)
 
+    def rule_help(self) -> dict[str, tuple[str, str]]:
+        """The integrity guard's rule table (`integrity.py`), plus the verifier-warning and audit rules."""
+        import re
+
+        from . import integrity
+        from .verdict import AUDIT_RULE, ESCAPE_WARNING_RULE
+
+        table = dict(re.findall(r"^\| (QED-[A-Z]\d+) \| (.+) \|$", integrity.__doc__ or "", re.M))
+        out = {rule: (name, table.get(rule, name)) for rule, name in integrity.RULES.items()}
+        out[ESCAPE_WARNING_RULE] = ("escape warning", "Dafny itself warns of an escape from proof (an `assume` "
+                                    "without `{:axiom}`, a bodiless lemma with `ensures`, `{:verify false}`, ...)")
+        out[AUDIT_RULE] = ("audit finding", "`dafny audit` (a second opinion) found an escape from proof")
+        return out
+
+    def review_contract(self, old_source: str | None, new_source: str, *, file: Path, role: str,
+                        timeout: float = 600.0):
+        """How the contract changed since `old_source` (see `backends.dafny.review`)."""
+        from .review import review
+
+        return review(self.runner, old_source, new_source, file, role, timeout, self.use_cache)
+
+    def dependencies(self, file: Path) -> list[Path]:
+        """Files reached through `include "..."`, transitively (missing ones too: their absence matters)."""
+        from .runner import included_paths
+
+        return included_paths(file)
+
     def build_python(self, request: PythonBuildRequest):
         """`qed build`: the verified artifact as a Python package (see `backends.dafny.pybuild`)."""
         from .pybuild.build import build_package

@@ -286,7 +286,7 @@ class DafnySession(Session):
             return (f"the server used more than {server.proc.memory_mb} MB and was killed; it restarts with the "
                     f"next request")
         why = server.conn.dead_reason if server.conn is not None and server.conn.dead_reason else "it exited"
-        tail = server.proc.stderr_tail().strip().splitlines()
+        tail = server.proc.stderr_tail(settle=1.0).strip().splitlines()
         return (f"the server died ({why}{'; ' + tail[-1][:200] if tail else ''}); it restarts with the next "
                 f"request")
 

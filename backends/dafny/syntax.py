@@ -139,6 +139,7 @@ class Outline:
     attr_close: frozenset[int] = frozenset()  # indexes of `}` tokens that close an attribute
     _parser: "_Parser | None" = field(default=None, repr=False)
     directives: list[Directive] = field(default_factory=list)
+    _members_by_line: list[str | None] | None = field(default=None, repr=False)
 
     def walk(self) -> Iterator[Decl]:
         for d in self.decls:
@@ -148,13 +149,27 @@ class Outline:
         return next((d for d in self.walk() if d.qualified == qualified), None)
 
     def member_at(self, line: int) -> str | None:
-        """Qualified name of the innermost callable member whose lines contain `line`."""
-        best: Decl | None = None
-        for d in self.walk():
-            if d.is_callable and d.start_line <= line <= d.end_line:
-                if best is None or d.start >= best.start:
-                    best = d
-        return best.qualified if best else None
+        """Qualified name of the innermost callable member whose lines contain `line` (the one that starts last).
+        Answered from a per-line table built once, so a guard that asks for every finding stays linear."""
+        if self._members_by_line is None:
+            self._members_by_line = self._line_table()
+        table = self._members_by_line
+        return table[line] if 0 <= line < len(table) else None
+
+    def _line_table(self) -> list[str | None]:
+        callables = sorted((d for d in self.walk() if d.is_callable), key=lambda d: (d.start_line, d.start))
+        last = max((d.end_line for d in callables), default=0)
+        table: list[str | None] = [None] * (last + 1)
+        stack: list[Decl] = []
+        k = 0
+        for line in range(1, last + 1):
+            while k < len(callables) and callables[k].start_line <= line:
+                stack.append(callables[k])
+                k += 1
+            while stack and stack[-1].end_line < line:  # an ended interval is only dropped once it is on top
+                stack.pop()
+            table[line] = stack[-1].qualified if stack else None
+        return table
 
     def span(self, start: int, end: int) -> list[Token]:
         return self.tokens[start:end]

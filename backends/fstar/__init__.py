@@ -1,9 +1,22 @@
-"""F*: the language is registered (files, tasks and code extraction recognise it) but its backend is not part
-of this qed yet, so asking to verify F* stops with `BackendUnavailable` (exit 3) naming how to get it."""
+"""The F* backend's registration: its language, capabilities and toolchain. Cheap to import; the backend
+itself (`backend.py`) is imported by `create`.
+
+Registered in qed's own `pyproject.toml` as a third-party backend would be:
+
+    [project.entry-points."qedgen.backends"]
+    fstar = "backends.fstar:PLUGIN"
+
+Capabilities (honest): `contract_check` and `sessions` (`fstar.exe --ide`). No member scope, no annotate mode,
+no Python build.
+"""
 
 from __future__ import annotations
 
-from backends.base import LanguageSpec, PlannedBackendPlugin, SourceSyntax
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from backends.base import BackendConfig, BackendPlugin, CachePolicy, Capability, LanguageSpec, SourceSyntax
 
 _NAME = r"[A-Za-z_][\w'?.]*"
 
@@ -27,16 +40,41 @@ FSTAR = LanguageSpec(
 )
 
 
-class FStarPlugin(PlannedBackendPlugin):
+class FStarPlugin(BackendPlugin):
     language = FSTAR
-    unavailable_fix = ("install a qed release that has the F* backend (or a package registering one under the "
-                       "`qedgen.backends` entry points); F* itself: a release from "
-                       "https://github.com/FStarLang/FStar/releases, see `qed toolchain status`")
+    capabilities = frozenset({Capability.contract_check, Capability.sessions})
 
-    def toolchain_status(self, env):
+    def config(self, values: Mapping[str, Any] | None = None, *, use_cache: bool = True,
+               cache_root: Path | None = None, toolchain: Any = None):
+        from .config import FStarConfig
+
+        return FStarConfig(toolchain=toolchain, cache=CachePolicy(enabled=use_cache, root=cache_root))
+
+    def create(self, config: BackendConfig | None = None):
+        from .backend import FStarBackend
+        from .config import FStarConfig
+
+        if config is None:
+            config = self.config()
+        elif not isinstance(config, FStarConfig):
+            config = FStarConfig(toolchain=config.toolchain, cache=config.cache, sessions=config.sessions)
+        return FStarBackend(self, config)
+
+    def toolchain_status(self, env: Mapping[str, str]):
         from toolchains.report import fstar_status
 
         return fstar_status(env)
+
+    def install(self, source: str | None, dest: Path | None, sha256: str | None, *, env: Mapping[str, str],
+                force: bool, progress: Callable[[str], None]) -> str:
+        from toolchains.fstar import fstar_install_root
+        from toolchains.install_fstar import install_fstar
+
+        found = install_fstar(source, dest, sha256, env=env, force=force, progress=progress)
+        line = f"fstar {found.full_version} at {found.path} (z3 {found.z3_version}, {found.z3_how})"
+        if dest is not None and dest.expanduser().absolute() != fstar_install_root(env, found.version):
+            line += f"\nnot qed's default location: set QED_FSTAR={found.path}"
+        return line
 
 
 PLUGIN = FStarPlugin()

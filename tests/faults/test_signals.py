@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import ABS, ABS_SPEC, ABS_TASK, all_gone, alive
+from tests.faults.conftest import ABS, ABS_TASK, alive, all_gone
 
 
 def _stop(proc, sig) -> tuple[float, str]:

@@ -1,0 +1,3 @@
+module Abs
+
+let abs x = if x < 0 then -x else x

@@ -1,0 +1,217 @@
+"""`qed toolchain install fstar`: put the pinned F* release (with its bundled Z3) into qed's toolchain directory.
+
+`source` is a local release archive (`--from`, for air-gapped machines), a URL (a mirror), or None (the pinned
+release asset for this platform, from the manifest). A download needs a known SHA-256 (the manifest's or
+`--sha256`); a local archive is checked against `--sha256` when one is given. Archives are `.tar.gz` (Linux,
+macOS) or `.zip` (Windows); entries that would land outside the install directory (absolute paths, `..`, links
+pointing out) refuse the whole archive.
+
+Everything is unpacked into a temporary directory beside the destination, checked (`bin/fstar.exe` runs and
+reports the pinned version, and a Z3 of the pinned version is bundled or found) and only then renamed into place:
+a failure at any step leaves the previous state as it was, never half an install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import Callable, Mapping
+
+from verifier.errors import BadInput, QedError, ToolchainError, UnusableToolchain
+
+from .fstar import FStarInstall, check_fstar, fstar_exe_in, fstar_install_root, pinned_fstar_version
+from .install import _check_hex, _is_url, _remove_stale, _swap_into_place, _verify_sha256, download
+from .manifest import load_manifest
+from .paths import platform_key
+from .probe import ProbeCache
+from .ziputil import MAX_UNPACKED_BYTES, safe_extract
+
+Progress = Callable[[str], None]
+
+__all__ = ["install_fstar", "safe_untar"]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _unsafe(name: str, archive: Path) -> BadInput:
+    return BadInput(f"unsafe entry {name!r} in {archive}: it would be written outside the install directory",
+                    fix="use an official F* release archive")
+
+
+def safe_untar(archive: Path, target: Path) -> None:
+    """Extract a tar archive into `target`, refusing absolute names, `..`, links that point outside, device
+    files and archives that unpack to more than 4 GiB (BadInput)."""
+    root = target.resolve()
+    try:
+        tf = tarfile.open(archive)
+    except (tarfile.TarError, OSError) as err:
+        raise BadInput(f"{archive} is not a readable tar archive ({err})",
+                       fix="pass --from an F* release .tar.gz (or .zip on Windows)") from None
+    total = 0
+    with tf:
+        members = tf.getmembers()
+        for m in members:
+            name = m.name.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise _unsafe(m.name, archive)
+            dest = root.joinpath(*parts) if parts else root
+            if not _inside(dest.resolve(), root):
+                raise _unsafe(m.name, archive)
+            if m.issym() or m.islnk():
+                link = m.linkname
+                base = dest.parent if m.issym() else root
+                if os.path.isabs(link) or not _inside((base / link).resolve(), root):
+                    raise _unsafe(f"{m.name} -> {link}", archive)
+            elif not (m.isfile() or m.isdir()):
+                raise _unsafe(m.name, archive)
+            total += max(m.size, 0)
+            if total > MAX_UNPACKED_BYTES:
+                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
+                               fix="use an official F* release archive")
+        for m in members:
+            m.mode = (m.mode | stat.S_IRUSR | stat.S_IWUSR) & 0o777
+        if hasattr(tarfile, "data_filter"):
+            tf.extractall(root, members=members, filter="data")
+        else:  # the members were checked above
+            tf.extractall(root, members=members)
+
+
+def _pinned_asset():
+    plat = platform_key()
+    asset = load_manifest().get("fstar").release_for(plat)
+    if asset is None or not asset.url:
+        raise ToolchainError(f"F* {pinned_fstar_version()} has no pinned release archive for {plat}",
+                             fix="download the release for your platform and pass --from ARCHIVE")
+    return asset
+
+
+def _fetch(source: str | None, sha256: str | None, workdir: Path, progress: Progress) -> Path:
+    spec = load_manifest().get("fstar")
+    if source is not None and not _is_url(source):
+        local = Path(source).expanduser()
+        if not local.is_file():
+            raise BadInput(f"no such file: {source}", fix="pass --from an existing F* release archive")
+        if sha256:
+            _verify_sha256(local, sha256, str(local))
+        return local.absolute()
+    if source is None:
+        asset = _pinned_asset()
+        url, expected = asset.url, sha256 or asset.sha256
+    else:
+        url = source
+        pinned = spec.asset_by_filename(urllib.parse.urlparse(source).path.rsplit("/", 1)[-1])
+        expected = sha256 or (pinned.sha256 if pinned else None)
+    if not expected:
+        raise BadInput(f"no checksum is known for {url}, so a download cannot be verified",
+                       fix="pass --sha256 HEX (from the release page), or download the archive yourself and pass "
+                           "--from the local file")
+    target = workdir / (url.rsplit("/", 1)[-1] or "fstar.tar.gz")
+    progress(f"downloading {url}")
+    download(url, target, expected)
+    return target
+
+
+def _unpack(archive: Path, staging: Path) -> Path:
+    """Unpack into `staging/unpacked` and move the F* root (the folder holding `bin/fstar.exe`) to
+    `staging/fstar`."""
+    unpacked = staging / "unpacked"
+    unpacked.mkdir()
+    if archive.name.endswith(".zip"):
+        safe_extract(archive, unpacked)
+    else:
+        safe_untar(archive, unpacked)
+    for d in [unpacked, *sorted(p for p in unpacked.iterdir() if p.is_dir())]:
+        if (d / "bin" / "fstar.exe").is_file():
+            d.rename(staging / "fstar")
+            break
+    else:
+        raise BadInput("the archive holds no `bin/fstar.exe` at its top or one folder below (as in the F* release "
+                       "archives)", fix="pass --from an official F* release archive")
+    shutil.rmtree(unpacked, ignore_errors=True)
+    home = staging / "fstar"
+    for p in [home / "bin" / "fstar.exe", *home.glob("lib/fstar/z3-*/bin/z3*"), *home.glob("z3-*/bin/z3*")]:
+        if p.is_file():
+            mode = p.stat().st_mode
+            os.chmod(p, mode | ((mode & 0o444) >> 2))
+    return home
+
+
+def _replaceable(dest: Path) -> bool:
+    if not dest.exists() and not dest.is_symlink():
+        return True
+    if dest.is_symlink() or not dest.is_dir():
+        return False
+    names = {p.name for p in dest.iterdir()}
+    return names <= {"fstar"}
+
+
+def install_fstar(source: str | None = None, dest: Path | None = None, sha256: str | None = None, *,
+                  env: Mapping[str, str] = os.environ, force: bool = False,
+                  progress: Progress = _quiet) -> FStarInstall:
+    """Install the pinned F* into `dest` (default: qed's toolchain directory); the executable ends up at
+    `dest/fstar/bin/fstar.exe`. Without `source` and `force`, a working install at `dest` is kept.
+    Raises BadInput (missing archive, bad checksum, unsafe archive) or ToolchainError (the result does not work)."""
+    expected = _check_hex(sha256)
+    dest = (dest or fstar_install_root(env)).expanduser().absolute()
+    how = f"qed install ({dest.parent})"
+    if source is None and not force and fstar_exe_in(dest).is_file():
+        try:
+            return check_fstar(fstar_exe_in(dest), how, env, ProbeCache.for_env(env))
+        except UnusableToolchain:
+            pass
+    if not _replaceable(dest):
+        raise BadInput(f"{dest} exists and is not an F* install made by qed (it would be replaced)",
+                       fix="pass --dest a new or empty directory")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BadInput(f"cannot create {dest.parent}: {err.strerror}", fix="pass --dest a writable directory") from None
+    _remove_stale(dest)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    os.chmod(staging, 0o755)
+    old: Path | None = None
+    try:
+        download_dir = staging / "download"
+        download_dir.mkdir()
+        archive = _fetch(source, expected, download_dir, progress)
+        progress(f"unpacking {archive.name}")
+        _unpack(archive, staging)
+        shutil.rmtree(download_dir, ignore_errors=True)
+        progress("checking the new F*")
+        try:
+            check_fstar(fstar_exe_in(staging), "new install", env, None)
+        except UnusableToolchain as err:
+            raise ToolchainError(f"the archive's F* cannot be used: {err.cause}", fix=err.fix or "") from None
+        old = _swap_into_place(staging, dest)
+        try:
+            return check_fstar(fstar_exe_in(dest), how, env, ProbeCache.for_env(env))
+        except QedError as err:
+            shutil.rmtree(dest, ignore_errors=True)
+            if old is not None:
+                os.rename(old, dest)
+                old = None
+            raise ToolchainError(f"the new F* does not work at {dest}: {err.cause}", fix=err.fix) from None
+    except OSError as err:
+        raise ToolchainError(f"installing F* into {dest} failed: {err}",
+                             fix="check free space and permissions, or pass --dest DIR") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
