@@ -62,6 +62,11 @@ class Capability(StrEnum):
     python_build = "python_build"
     #: `open_session()`: a warm verifier process for repair rounds (`check_warm`)
     sessions = "sessions"
+    #: `review_contract(old, new)`: which members and clauses of a contract changed and whether that weakens it
+    #: (by form, and by asking the verifier about changed clauses); types in `backends.contracts`
+    contract_review = "contract_review"
+    #: `dependencies(file)`: the other files a file's verdict depends on (includes, imports), transitively
+    dependencies = "dependencies"
     #: `contract_auditor()`: is a contract strong enough? (`qed audit`; see "contract audits" below)
     contract_audit = "contract_audit"
 
@@ -349,6 +354,10 @@ class Backend(ABC):
         `qed verify` answer a repeated check before anything heavy loads; `check` must give the same answer."""
         return None
 
+    def rule_help(self) -> dict[str, tuple[str, str]]:
+        """The backend's integrity rule ids -> (short name, help text), for reports (SARIF rules); {} by default."""
+        return {}
+
     # -- capabilities (declared in the plugin; the defaults refuse)
 
     def contract_problems(self, file: Path, *, timeout: float = 600.0) -> list[str]:
@@ -364,6 +373,21 @@ class Backend(ABC):
     def changed_members(self, old_source: str, new_source: str) -> list[str] | None:
         """Members of `new_source` new or changed since `old_source` (None: cannot say). Capability.changed_members."""
         self.require(Capability.changed_members, "scoped repair rounds")
+        raise NotImplementedError
+
+    def review_contract(self, old_source: str | None, new_source: str, *, file: Path, role: str,
+                        timeout: float = 600.0) -> Any:
+        """How the contract in `new_source` differs from `old_source` (None: it is new), as a
+        `backends.contracts.ContractReview`. `role` is `spec` (a contract file: bodied members are fixed
+        definitions) or `file` (a checked file: only signatures and clauses are its contract).
+        Capability.contract_review."""
+        self.require(Capability.contract_review, "contract review (`qed check`)")
+        raise NotImplementedError
+
+    def dependencies(self, file: Path) -> list[Path]:
+        """The files `file`'s verdict depends on besides itself (includes, transitively; missing ones too).
+        Capability.dependencies."""
+        self.require(Capability.dependencies, "selecting files by what they include")
         raise NotImplementedError
 
     def build_python(self, request: PythonBuildRequest) -> Any:

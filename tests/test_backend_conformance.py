@@ -88,6 +88,8 @@ def test_undeclared_capabilities_refuse_by_name(name, tmp_path):
         Capability.changed_members: lambda: backend.changed_members("", ""),
         Capability.python_build: lambda: backend.build_python(PythonBuildRequest(tmp_path / "a", tmp_path / "o")),
         Capability.sessions: backend.open_session,
+        Capability.contract_review: lambda: backend.review_contract(None, "", file=tmp_path / "x", role="spec"),
+        Capability.dependencies: lambda: backend.dependencies(tmp_path / "x"),
         Capability.contract_audit: backend.contract_auditor,
         Capability.member_scope: lambda: backend.begin(CheckRequest(file=tmp_path / ("x" + plugin.language.suffix),
                                                                    members=("M",))),

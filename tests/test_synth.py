@@ -577,12 +577,18 @@ def test_annotate_rejects_a_rewritten_program_and_accepts_added_hints(tmp_path, 
 
 
 @pytest.mark.dafny
-def test_annotate_refuses_a_program_that_escapes_proof(tmp_path, dafny_backend):
-    (tmp_path / "p.dfy").write_text("method M(x: int) returns (y: int)\n  ensures y > x\n{\n  assume false;\n}\n")
+def test_annotate_lists_the_programs_own_escape_as_a_trusted_assumption(tmp_path, dafny_backend):
+    """An escape the program to annotate gives itself (here an `assume`) is the task's trusted assumption:
+    the candidate keeps it and is not blamed for it; one more of its own is rejected."""
+    program = "method M(x: int) returns (y: int)\n  ensures y > x\n{\n  assume false;\n}\n"
+    (tmp_path / "p.dfy").write_text(program)
     (tmp_path / "t.yaml").write_text("id: t\nlanguage: dafny\ndescription: d\nprogram: p.dfy\n")
-    with pytest.raises(BadInput, match="program to annotate .* is not usable: .*assume"):
-        synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([]), model="m", out_dir=tmp_path,
-                   backend=dafny_backend)
+    extra = program.replace("  assume false;\n", "  assume false;\n  assume x > 0;\n")
+    res = synthesize(load_task(tmp_path / "t.yaml"), ScriptedProvider([fenced(extra), fenced(program)]), model="m",
+                     rounds=2, out_dir=tmp_path, backend=dafny_backend)
+    assert [a.outcome for a in res.attempts] == ["rejected", "verified"]
+    cert = json.loads((Path(res.out_dir) / "certificate.json").read_text(encoding="utf-8"))
+    assert any("given by the program" in a["what"] and "QED-E101" in a["what"] for a in cert["assumptions"])
 
 
 @pytest.mark.dafny

@@ -63,6 +63,8 @@ def code_fingerprint(*roots: Path) -> str:
     """A digest of the Python sources below `roots` (relative paths, sizes, modification times): a cache entry
     that depends on what qed's code makes of an input is keyed by it, so any change of that code (a new
     rule, a new classifier) starts afresh, even without a version bump."""
+    if roots in _BY_ARGS:  # asked once per file checked: skip resolving the same roots again
+        return _BY_ARGS[roots]
     key = tuple(sorted(str(Path(r).resolve()) for r in roots))
     if key not in _FINGERPRINTS:
         parts: list[str] = []
@@ -74,7 +76,9 @@ def code_fingerprint(*roots: Path) -> str:
                         st = os.stat(os.path.join(folder, name))
                         parts.append(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0{st.st_mtime_ns}")
         _FINGERPRINTS[key] = digest(*key, *parts)
+    _BY_ARGS[roots] = _FINGERPRINTS[key]
     return _FINGERPRINTS[key]
 
 
 _FINGERPRINTS: dict[tuple[str, ...], str] = {}
+_BY_ARGS: dict[tuple, str] = {}

@@ -54,10 +54,12 @@ def main() -> None:
 @click.option("--member", "members", multiple=True, metavar="NAME",
               help="Verify only members whose qualified name contains NAME (repeatable; for backends with member "
                    "scope). The verdict then speaks for those members only, and says so.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Files verified at once (default: the number of cores).")
 @backend_options("verify")
 def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_json: bool, timeout: float,
            time_limit: int | None, memory_mb: int | None, no_cache: bool, members: tuple[str, ...],
-           **backend_kwargs) -> None:
+           workers: int | None, **backend_kwargs) -> None:
     """Verify FILES (a folder stands for every file below it in a language qed has a backend for),
     optionally against the contract in SPEC, and report an honest verdict per file.
 
@@ -65,6 +67,7 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
     escapes proof (assume, {:axiom}, {:verify false}, bodiless lemmas, ...).
     """
     from backends import registry
+    from verifier.parallel import default_workers
     from verifier.verify import VerifyRequest
     from verifier.verify import verify as run_verify
 
@@ -73,7 +76,7 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
                for name, plugin in registry.plugins().items() if plugin.available}
     report = run_verify(VerifyRequest(files=files, spec=spec, program=program, timeout=timeout,
                                       time_limit_s=time_limit, memory_mb=memory_mb, members=members,
-                                      use_cache=not no_cache,
+                                      use_cache=not no_cache, workers=workers or default_workers(),
                                       configs=configs))
     from verifier.render import exit_code_of, render_json, render_report
 
@@ -84,13 +87,20 @@ def verify(files: tuple[Path, ...], spec: Path | None, program: Path | None, as_
 
 @main.command()
 @click.option("--task", "of_task", is_flag=True, help="The schema of task files (specs/*.yaml) instead.")
+@click.option("--check", "of_check", is_flag=True, help="The schema of `qed check --format json` reports instead.")
 @click.option("--audit", "of_audit", is_flag=True, help="The schema of `qed audit --json` output instead.")
-def schema(of_task: bool, of_audit: bool) -> None:
-    """Print the JSON Schema of `qed verify --json` output (or of task files, or of `qed audit --json`)."""
+def schema(of_task: bool, of_check: bool, of_audit: bool) -> None:
+    """Print the JSON Schema of `qed verify --json` output (or of task files, `qed check` reports or `qed audit
+    --json` output)."""
     if of_audit:
         from verifier.audit import audit_schema
 
         click.echo(json.dumps(audit_schema(), indent=2))
+        return
+    if of_check:
+        from verifier.check_models import CheckReport
+
+        click.echo(json.dumps(CheckReport.model_json_schema(), indent=2))
         return
     if of_task:
         from verifier.tasks import task_schema
@@ -104,12 +114,17 @@ def schema(of_task: bool, of_audit: bool) -> None:
 
 def _add_optional_commands() -> None:
     from verifier.cli_audit import audit
+    from verifier.cli_bench import bench
     from verifier.cli_build import build
+    from verifier.cli_check import check, recheck
     from verifier.cli_synth import synth
     from verifier.cli_toolchain import toolchain
 
     main.add_command(audit)
+    main.add_command(bench)
     main.add_command(build)
+    main.add_command(check)
+    main.add_command(recheck)
     main.add_command(synth)
     main.add_command(toolchain)
 

@@ -166,7 +166,9 @@ def synth(task_file: Path | None, model: str | None, samples: int | None, rounds
     elif res.status == "verified":
         click.echo(f"verified after {len(res.attempts)} attempt(s): {res.artifact} (record: {res.out_dir})")
         if built:
-            click.echo(f"Python package: {built} (import it with that folder's parent on sys.path; see its README.md)")
+            project = Path(built).parent
+            click.echo(f"Python package: {built} (`pip install {project}`, or import it with {project} on sys.path; "
+                       f"see its README.md)")
     elif res.status == "awaiting_acceptance":
         click.echo(f"contract written: {res.contract}")
     else:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from backends.base import Backend, BackendConfig, CheckRequest, PendingCheck
 
-_VALUED = {"--spec", "--annotates", "--timeout", "--time-limit", "--member", "--memory-mb"}
+_VALUED = {"--spec", "--annotates", "--timeout", "--time-limit", "--member", "--memory-mb", "--workers"}
 _FLAGS = {"--no-cache", "--json"}
 
 
@@ -128,6 +128,7 @@ def _parse(args: list[str]) -> tuple[list[str], dict] | None:
         float(opts.get("--timeout", 600))
         int(opts.get("--time-limit", 0))
         int(opts.get("--memory-mb", 64))
+        int(opts.get("--workers", 1))
     except ValueError:
         return None
     return files, opts

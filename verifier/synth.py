@@ -69,6 +69,9 @@ class SynthConfig(BaseModel):
                           "comes from the batch command); cli: the batch command only; default: warm where the "
                           "backend has sessions")
     memory_mb: int | None = Field(None, ge=64, description="memory cap of each verifier run (default: the backend's)")
+    all_samples: bool = Field(
+        False, description="run every sample to its own end instead of stopping all at the first verified one "
+                           "(benchmarks: pass@k needs each sample's outcome)")
     max_candidate_chars: int | None = Field(
         None, ge=1, description="largest program an answer may hold; larger ones are refused before any verifier "
                                 "runs (default: `candidate_limit` of what the task gives)")
@@ -438,7 +441,8 @@ class _Session:
                     if self.artifact is None:
                         self.artifact = self.run.write_artifact(path, self.suffix)
                         self.final = result
-                self.done.set()
+                if not self.config.all_samples:
+                    self.done.set()
                 return
 
     def verify(self, k: int, r: int, path: Path, spec: Path | None, program: Path | None, previous: str | None,

@@ -32,6 +32,7 @@ class VerifyRequest:
     memory_mb: int | None = None
     members: tuple[str, ...] = ()
     use_cache: bool = True
+    workers: int = 1  # checks run at once (`--workers`)
     configs: Mapping[str, BackendConfig] = field(default_factory=dict)
 
 
@@ -50,17 +51,23 @@ def verify(request: VerifyRequest) -> VerifyReport:
     files = expand(request.files)
     start = prestart.began_at() or time.monotonic()
     backends: dict[str, Backend] = {}
-    results: list[FileResult] = []
     try:
+        jobs = []
         for f in files:
             backend = _backend_for(f, request, backends)
-            check = CheckRequest(file=f, contract=request.spec, program=request.program, members=request.members,
-                                 timeout=request.timeout, time_limit_s=request.time_limit_s,
-                                 memory_mb=request.memory_mb, display_name=str(f))
-            # The verifier starts first (for the first file maybe before the command line was even loaded:
-            # `verifier.prestart`); qed's models and the guard load while it runs.
-            pending = prestart.take(backend, check) or backend.begin(check)
-            results.append(pending.finish())
+            jobs.append((backend, CheckRequest(file=f, contract=request.spec, program=request.program,
+                                               members=request.members, timeout=request.timeout,
+                                               time_limit_s=request.time_limit_s, memory_mb=request.memory_mb,
+                                               display_name=str(f))))
+        for b in backends.values():
+            b.toolchain()  # found once, before any worker needs it
+        from verifier.parallel import run_checks
+
+        # The verifier starts first (for the first file maybe before the command line was even loaded:
+        # `verifier.prestart`); qed's models and the guard load while it runs.
+        first = jobs[0][1] if jobs else None  # only the first file's check may have started early
+        results: list[FileResult] = run_checks(
+            jobs, request.workers, lambda b, r: (prestart.take(b, r) if r is first else None) or b.begin(r))
     finally:
         prestart.discard()
         for b in backends.values():

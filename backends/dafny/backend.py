@@ -171,8 +171,9 @@ class DafnyBackend(Backend):
         return self._usable(file, "contract", timeout)
 
     def program_problems(self, file: Path, *, timeout: float = 600.0) -> list[str]:
-        """Why `file` cannot be a program to annotate (empty when it can): it must resolve and contain no
-        escape from proof (the candidate keeps its code, so an escape in it could never be removed)."""
+        """Why `file` cannot be a program to annotate (empty when it can): it must resolve. Escapes from proof
+        it has itself (a bodiless or `{:axiom}` member, an `assume`) are the task's trusted assumptions: the
+        candidate keeps them, and they are listed in its result, never blamed on it."""
         return self._usable(file, "program", timeout)
 
     def _usable(self, file: Path, what: str, timeout: float) -> list[str]:
@@ -183,8 +184,9 @@ class DafnyBackend(Backend):
         source = read_source(file, what)
         problems = resolution_problems(self.runner.resolve(file, source, timeout, self.use_cache))
         report = check_integrity(source, str(file))
-        problems += [f"line {v.line}: {v.message}" if v.line else v.message
-                     for v in report.violations if not (what == "contract" and v.rule == "QED-E107")]
+        if what == "contract":
+            problems += [f"line {v.line}: {v.message}" if v.line else v.message
+                         for v in report.violations if v.rule != "QED-E107"]
         if what == "contract" and not any(d.is_callable and not d.has_body for d in outline(source).walk()):
             problems.append("the contract has no member without a body, so there is nothing to implement: give "
                             "the members to implement their signature and clauses, and no body")
@@ -195,6 +197,33 @@ class DafnyBackend(Backend):
         from .syntax import changed_members
 
         return changed_members(old_source, new_source)
+
+    def rule_help(self) -> dict[str, tuple[str, str]]:
+        """The integrity guard's rule table (`integrity.py`), plus the verifier-warning and audit rules."""
+        import re
+
+        from . import integrity
+        from .verdict import AUDIT_RULE, ESCAPE_WARNING_RULE
+
+        table = dict(re.findall(r"^\| (QED-[A-Z]\d+) \| (.+) \|$", integrity.__doc__ or "", re.M))
+        out = {rule: (name, table.get(rule, name)) for rule, name in integrity.RULES.items()}
+        out[ESCAPE_WARNING_RULE] = ("escape warning", "Dafny itself warns of an escape from proof (an `assume` "
+                                    "without `{:axiom}`, a bodiless lemma with `ensures`, `{:verify false}`, ...)")
+        out[AUDIT_RULE] = ("audit finding", "`dafny audit` (a second opinion) found an escape from proof")
+        return out
+
+    def review_contract(self, old_source: str | None, new_source: str, *, file: Path, role: str,
+                        timeout: float = 600.0):
+        """How the contract changed since `old_source` (see `backends.dafny.review`)."""
+        from .review import review
+
+        return review(self.runner, old_source, new_source, file, role, timeout, self.use_cache)
+
+    def dependencies(self, file: Path) -> list[Path]:
+        """Files reached through `include "..."`, transitively (missing ones too: their absence matters)."""
+        from .runner import included_paths
+
+        return included_paths(file)
 
     def build_python(self, request: PythonBuildRequest):
         """`qed build`: the verified artifact as a Python package (see `backends.dafny.pybuild`)."""

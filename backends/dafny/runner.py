@@ -217,3 +217,24 @@ def included_sources(file: Path, source: str, _seen: set[Path] | None = None) ->
         out.append((p, text))
         out += included_sources(p, text, seen)
     return out
+
+
+def included_paths(file: Path) -> list[Path]:
+    """Every file `file` includes, transitively, whether or not it exists (an include that disappears changes
+    the verdict too)."""
+    seen = {file.resolve()}
+    out: list[Path] = []
+    todo = [file.resolve()]
+    while todo:
+        current = todo.pop()
+        try:
+            text = current.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for rel in _INCLUDE.findall(text):
+            p = (current.parent / rel).resolve()
+            if p not in seen:
+                seen.add(p)
+                out.append(p)
+                todo.append(p)
+    return out

@@ -60,11 +60,37 @@ def guard(t: Texts) -> Guarded:
     """The integrity guard (contract frozen, no escape) and, in annotate mode, the annotate guard."""
     report = check_integrity(t.source, t.shown, t.spec_source, str(t.spec) if t.spec else None)
     violations = list(report.violations)
+    assumptions = list(report.assumptions)
     if t.program is not None:
         from .annotate import check_annotation
 
+        violations, given = program_escapes(violations, t.program_source or "", str(t.program))
+        assumptions += given
         violations += check_annotation(t.program_source, t.source, t.shown, str(t.program))
-    return Guarded(violations, list(report.assumptions))
+    return Guarded(violations, assumptions)
+
+
+def program_escapes(violations: list[IntegrityViolation], program_source: str, program: str
+                    ) -> tuple[list[IntegrityViolation], list[TrustedAssumption]]:
+    """Annotate mode: escapes the program to annotate itself has (a bodiless or `{:axiom}` member, an
+    `assume`) are the task's trusted assumptions, not the candidate's violations. The candidate's escape
+    findings are matched against the program's by (rule, member), as many times as the program has them; one
+    more of the same kind, or one elsewhere, stays a violation."""
+    from collections import Counter
+
+    given = Counter((v.rule, v.member) for v in check_integrity(program_source, program).violations)
+    kept: list[IntegrityViolation] = []
+    trusted: list[TrustedAssumption] = []
+    for v in violations:
+        key = (v.rule, v.member)
+        if given[key] > 0:
+            given[key] -= 1
+            first = v.message.split(". ", 1)[0].strip()
+            trusted.append(TrustedAssumption(what=f"given by the program, trusted ({v.rule}): {first}",
+                                             file=v.file, line=v.line, member=v.member))
+        else:
+            kept.append(v)
+    return kept, trusted
 
 
 def meaning_violations(meaning, g: Guarded, shown: str) -> list[IntegrityViolation]:

@@ -1,0 +1,119 @@
+"""The report of `qed check` (`--format json`): the `qed verify` report plus what a CI gate adds (the files
+left unchecked, the approved exceptions, the contract review and the gate's decision)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from verifier import SCHEMA_VERSION
+from verifier.models import FileResult, VerifySummary
+
+#: Contract-review rule ids (language-independent; the backends' own ids are their integrity rules)
+CONTRACT_WEAKENED = "QED-C001"
+CONTRACT_UNDECIDED = "QED-C002"
+CONTRACT_CHANGED = "QED-C003"
+
+CONTRACT_RULES = {
+    CONTRACT_WEAKENED: ("contract weakened", "A contract changed since the base and now promises less or demands "
+                        "more: a removed `ensures`, an added `requires`, a wider `modifies`/`reads` frame, a removed "
+                        "member, or a changed clause the verifier could not show to be at least as strong. Restore "
+                        "the clause, or have the change approved with an [[allow]] entry (rule QED-C001)."),
+    CONTRACT_UNDECIDED: ("contract change undecided", "A contract changed since the base and qed cannot tell "
+                         "whether it is weaker (the verifier ran out of time, a two-state clause, a changed "
+                         "signature or definition). Review it; approve it with an [[allow]] entry (rule QED-C002)."),
+    CONTRACT_CHANGED: ("contract changed", "A contract changed since the base without weakening it (new members, "
+                       "stronger clauses): a reviewable event, not a failure."),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Skipped(_Model):
+    """A selected file that was not verified in this run (nothing is claimed about it)."""
+
+    file: str
+    reason: str
+
+
+class Approval(_Model):
+    """A finding accepted by an `[[allow]]` entry of the config: listed, never hidden."""
+
+    file: str
+    rule: str
+    message: str
+    line: int | None = None
+    reason: str
+    approved_by: str
+
+
+class ClauseRef(_Model):
+    keyword: str
+    text: str
+    line: int | None = None
+
+
+class MemberChangeDoc(_Model):
+    name: str
+    change: Literal["added", "removed", "changed"]
+    kind: str = ""
+    line: int | None = None
+    added: list[ClauseRef] = Field(default_factory=list)
+    removed: list[ClauseRef] = Field(default_factory=list)
+    signature_changed: bool = False
+    definition_changed: bool = False
+
+
+class FindingDoc(_Model):
+    member: str
+    status: Literal["weakened", "undecided", "not_weakened"]
+    how: Literal["form", "verifier"]
+    what: str
+    message: str
+    line: int | None = None
+    rule: str = Field(description="QED-C001 weakened, QED-C002 undecided, QED-C003 a change that does not weaken")
+    approved: Approval | None = None
+
+
+class ContractEvent(_Model):
+    """A contract (a spec file, or the contract part of a checked file) that changed since the base ref."""
+
+    file: str
+    role: Literal["spec", "file"]
+    status: Literal["weakened", "undecided", "not_weakened"]
+    used_by: list[str] = Field(default_factory=list, description="the checked files this contract applies to")
+    members: list[MemberChangeDoc] = Field(default_factory=list)
+    findings: list[FindingDoc] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Gate(_Model):
+    """Whether the run passes as a CI gate, and why not."""
+
+    passed: bool
+    fail_on_weakened_contract: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class CheckSummary(VerifySummary):
+    skipped: int = 0
+    selected: int = 0
+    contracts_changed: int = 0
+    contracts_weakened: int = 0
+    contracts_undecided: int = 0
+
+
+class CheckReport(_Model):
+    schema_version: int = SCHEMA_VERSION
+    results: list[FileResult]
+    summary: CheckSummary
+    config: str
+    base: dict | None = Field(None, description="{ref, commit} with --changed-since")
+    skipped: list[Skipped] = Field(default_factory=list)
+    approved: list[Approval] = Field(default_factory=list)
+    contract_review: list[ContractEvent] = Field(default_factory=list)
+    gate: Gate
+    exit_code: int
