@@ -134,6 +134,13 @@ def test_examples_become_methods():
     assert "var qedr1 := Outer.Inner.F(1, []);" in ex[1].text
 
 
+def test_an_allocation_in_an_example_becomes_a_variable_first():
+    """Dafny allows no `new` inside an expression: `var r := M(new int[3][4, 9, 2]);` does not compile."""
+    api = read_interface("method MaxArray(a: array<int>) returns (m: int)\n  requires a.Length > 0\n{ m := a[0]; }\n")
+    (ex,) = example_helpers(api, [("MaxArray(new int[3][4, 9, 2])", "9")])
+    assert "  var qeda1 := new int[3][4, 9, 2];\n  var qedr1 := MaxArray(qeda1);\n" in ex.text
+
+
 @pytest.mark.parametrize("dafny,python", [
     ("my_fun", "my__fun"), ("sum", "sum_"), ("Foo'", "Foo_k"), ("Is?", "Is_q"), ("#0", "h0_"), ("lambda", "lambda_"),
     ("self", "self"), ("default", "default"), ("Main", "Main"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backends.dafny.audit.calls import parse_call
 from backends.dafny.pybuild.dtypes import show
 from backends.dafny.pybuild.interface import Interface, Member
 from backends.dafny.pybuild.resolve import resolve, uses
@@ -202,7 +203,11 @@ def example_helpers(api: Interface, examples: list[tuple[str, str]]) -> list[Hel
             continue
         rs = [f"qedr{i}" for i in range(1, n + 1)]
         got = rs[0] if n == 1 else "(" + ", ".join(rs) + ")"
-        text = (f"method {name}() returns (qedok: bool)\n{{\n  var {', '.join(rs)} := {call};\n"
+        # an allocation (`new int[3][4, 9, 2]`) cannot stand inside a call: it becomes a variable first
+        parsed = parse_call(call)
+        setup = "".join(f"  {line}\n" for line in parsed.setup if line.startswith("var ")) if parsed else ""
+        shown = parsed.text() if parsed and setup else call
+        text = (f"method {name}() returns (qedok: bool)\n{{\n{setup}  var {', '.join(rs)} := {shown};\n"
                 f"  qedok := {got} == ({expect});\n}}\n")
         out.append(Helper(name, (), "example", callee, k, clause, text))
     return out
