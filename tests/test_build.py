@@ -311,6 +311,19 @@ def test_cli_test_json_with_task_examples(env, tmp_path):
     assert clauses and all(c["status"] == "pass" for c in clauses)
 
 
+def test_an_example_that_allocates_an_array_is_evaluated(env):
+    """maxarray.yaml's example passes a `new int[3][4, 9, 2]`: it is evaluated (and passes), not skipped."""
+    from verifier.cli import main
+
+    ex = REPO / "specs" / "examples"
+    out = env.mktemp("maxarray_task")
+    r = CliRunner().invoke(main, ["build", str(ex / "maxarray.dfy"), "--spec", str(ex / "maxarray.spec.dfy"),
+                                  "--out", str(out), "--task", str(ex / "maxarray.yaml"), "--test", "--json",
+                                  "--max-examples", "10"])
+    assert r.exit_code == 0, r.output
+    assert [e["status"] for e in json.loads(r.output)["tests"]["examples"]] == ["pass"]
+
+
 @pytest.fixture(scope="module")
 def generics(env):
     return _build(env, "generics")
