@@ -21,7 +21,7 @@ spec = "spec/{name}"
 ALLOW = """\
 [[allow]]
 path = "spec/never.dfy"
-rule = "QED-A001"
+rule = "QED-A-vacuous_precondition"
 reason = "kept for the demo"
 approved_by = "someone@example.org"
 """
@@ -60,18 +60,18 @@ def test_audit_finds_the_vacuous_contract_in_every_format_and_the_allow_list_app
     assert by["src/abs.dfy"]["audited"] and by["src/abs.dfy"]["findings"] == []
     [f] = by["src/never.dfy"]["findings"]
     assert (f["kind"], f["rule"], f["file"], f["line"], f["member"]) == (
-        "vacuous_precondition", "QED-A001", "spec/never.dfy", 2, "Never")
+        "vacuous_precondition", "QED-A-vacuous_precondition", "spec/never.dfy", 2, "Never")
     assert not doc["gate"]["passed"] and doc["summary"]["audit_findings"] == 1
 
     out = tmp_path / "r.sarif"
     p = qed(repo, "check", "--audit", "--audit-mutants", "2", "--format", "sarif", "--output", str(out))
-    assert p.returncode == 1
+    assert p.returncode == 1 and "1 audit finding(s); gate FAILED" in p.stdout
     sarif = json.loads(out.read_text())
     _validate_sarif(sarif)
-    [res] = [r for r in sarif["runs"][0]["results"] if r["ruleId"].startswith("QED-A")]
-    assert res["ruleId"] == "QED-A001" and res["level"] == "error" and "suppressions" not in res
+    [res] = [r for r in sarif["runs"][0]["results"] if r["ruleId"].startswith("QED-A-")]
+    assert res["ruleId"] == "QED-A-vacuous_precondition" and res["level"] == "error" and "suppressions" not in res
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("spec/never.dfy")
-    rule = next(r for r in sarif["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "QED-A001")
+    rule = next(r for r in sarif["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "QED-A-vacuous_precondition")
     assert "no input satisfies the precondition" in rule["fullDescription"]["text"]
 
     p = qed(repo, "check", "--audit", "--audit-mutants", "2", "--format", "junit")
@@ -82,7 +82,7 @@ def test_audit_finds_the_vacuous_contract_in_every_format_and_the_allow_list_app
         fh.write(ALLOW)
     p = qed(repo, "check", "--audit", "--audit-mutants", "2")
     assert p.returncode == 0, p.stdout
-    assert "vacuous_precondition [QED-A001]" in p.stdout and "approved by someone@example.org" in p.stdout
+    assert "vacuous_precondition [QED-A-vacuous_precondition]" in p.stdout and "approved by someone@example.org" in p.stdout
     assert "gate: passed" in p.stdout
 
 

@@ -12,7 +12,7 @@
    and removed, weakening by form and by asking the verifier. `--fail-on-weakened-contract` fails the gate on
    a weakened or undecided contract unless an `[[allow]]` entry approves it (rule QED-C001 / QED-C002).
 6. With `--audit`, audit the contract of every verified file that has one, the file being the implementation
-   (`verifier.check_audit`); a finding fails the gate unless an `[[allow]]` entry approves it (QED-A001..A004).
+   (`verifier.check_audit`); a finding fails the gate unless an `[[allow]]` entry approves it (QED-A-<kind>).
 """
 
 from __future__ import annotations

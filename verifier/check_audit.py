@@ -1,5 +1,5 @@
 """`qed check --audit`: audit the contract of every checked file that has one (`spec`), with the file as the
-implementation (`verifier.audit`), and apply the allow-list to the findings (rules QED-A001..QED-A004).
+implementation (`verifier.audit`), and apply the allow-list to the findings (rule ids QED-A-<kind>).
 
 A contract is audited only when its file verified (mutants of an implementation that does not verify say
 nothing); a backend without the contract-audit capability, or an audit that cannot run, gives a note: never a

@@ -28,19 +28,25 @@ CONTRACT_RULES = {
 }
 
 
-#: Contract-audit rule ids (`qed check --audit`): one per finding kind of `verifier.audit`
+#: Contract-audit rule ids (`qed check --audit`): `QED-A-<kind>`, one per finding kind of `verifier.audit`
 AUDIT_RULES = {
-    "QED-A001": ("vacuous_precondition", "vacuous precondition", "The verifier proved that no input satisfies the "
-                 "precondition: every implementation verifies, and the contract promises nothing. Weaken the "
-                 "`requires`, or approve it with an [[allow]] entry (rule QED-A001)."),
-    "QED-A002": ("example_contradicts", "example contradicts the contract", "The contract rejects an example's "
-                 "input or forbids its expected output. Fix the contract or the example (rule QED-A002)."),
-    "QED-A003": ("example_not_determined", "example not determined", "The contract admits another output for an "
-                 "example's input (the verifier confirmed the witness): it is weaker than the example. Strengthen "
-                 "the `ensures` (rule QED-A003)."),
-    "QED-A004": ("surviving_mutant", "surviving mutant", "A changed implementation verifies against the contract "
-                 "and returns something else on an input the precondition admits: the contract does not pin that "
-                 "behaviour down. Strengthen the `ensures`, or approve it with an [[allow]] entry (rule QED-A004)."),
+    "QED-A-vacuous_precondition": (
+        "vacuous_precondition", "vacuous precondition",
+        "The verifier proved that no input satisfies the precondition: every implementation verifies, and the "
+        "contract promises nothing. Weaken the `requires`, or approve it with an [[allow]] entry."),
+    "QED-A-example_contradicts": (
+        "example_contradicts", "example contradicts the contract",
+        "The contract rejects an example's input or forbids its expected output. Fix the contract or the "
+        "example."),
+    "QED-A-example_not_determined": (
+        "example_not_determined", "example not determined",
+        "The contract admits another output for an example's input (the verifier confirmed the witness): it is "
+        "weaker than the example. Strengthen the `ensures`."),
+    "QED-A-surviving_mutant": (
+        "surviving_mutant", "surviving mutant",
+        "A changed implementation verifies against the contract and returns something else on an input the "
+        "precondition admits: the contract does not pin that behaviour down. Strengthen the `ensures`, or "
+        "approve it with an [[allow]] entry."),
 }
 AUDIT_RULE_OF = {kind: rid for rid, (kind, _n, _t) in AUDIT_RULES.items()}
 
@@ -110,8 +116,7 @@ class ContractEvent(_Model):
 class AuditFindingDoc(_Model):
     member: str
     kind: str
-    rule: str = Field(description="QED-A001 vacuous_precondition, QED-A002 example_contradicts, QED-A003 "
-                                  "example_not_determined, QED-A004 surviving_mutant")
+    rule: str = Field(description="QED-A-<kind>, e.g. QED-A-vacuous_precondition")
     message: str
     file: str = Field(description="where `line` is: the contract, or the checked file for a surviving mutant")
     line: int | None = None

@@ -23,8 +23,8 @@ from verifier.cli_options import backend_options, backend_values
 @click.option("--audit", "audit", is_flag=True,
               help="Audit the contract of every verified file that has one (`spec`), the file being the "
                    "implementation (`qed audit`): a finding fails the gate unless an [[allow]] entry approves it "
-                   "(rules QED-A001 vacuous_precondition, QED-A002 example_contradicts, QED-A003 "
-                   "example_not_determined, QED-A004 surviving_mutant).")
+                   "(rule ids QED-A-<kind>: QED-A-vacuous_precondition, QED-A-example_contradicts, "
+                   "QED-A-example_not_determined, QED-A-surviving_mutant).")
 @click.option("--audit-mutants", "audit_mutants", type=click.IntRange(min=0), default=8, show_default=True,
               help="Mutants tried per member with --audit.")
 @click.option("--format", "fmt", type=click.Choice(["human", "json", "sarif", "junit"]), default="human",
@@ -60,7 +60,9 @@ def check(paths: tuple[Path, ...], changed_since: str | None, workers: int | Non
         _write(output, text)
         s = doc["summary"]
         click.echo(f"qed check: {s['files']} checked, {s['verified']} verified, {s['skipped']} skipped, "
-                   f"{s['contracts_changed']} contract(s) changed; gate {'passed' if doc['gate']['passed'] else 'FAILED'}"
+                   f"{s['contracts_changed']} contract(s) changed"
+                   + (f", {s['audit_findings']} audit finding(s)" if audit else "")
+                   + f"; gate {'passed' if doc['gate']['passed'] else 'FAILED'}"
                    f"; {fmt} report: {output}")
     else:
         click.echo(text)
