@@ -93,3 +93,24 @@ def test_a_file_that_does_not_verify_is_not_audited_and_says_why(repo):
     doc = json.loads(p.stdout)
     [a] = doc["audit"]
     assert not a["audited"] and "must verify" in a["note"] and a["findings"] == []
+
+
+def test_a_backend_without_the_audit_capability_gives_a_note_not_a_pass(tmp_path):
+    """No Dafny needed: the backend says it cannot audit; the entry is a note, no finding, nothing passes."""
+    from verifier.check import _Target
+    from verifier.check_audit import audit_targets
+    from verifier.models import FileResult
+    from verifier.project import load_project
+
+    (tmp_path / "qed.toml").write_text(CONFIG)
+    project = load_project(None, start=tmp_path)
+
+    class NoAudit:
+        def supports(self, cap) -> bool:
+            return False
+
+    t = _Target(tmp_path / "src/abs.dfy", "src/abs.dfy", "toy", ("spec", tmp_path / "spec/abs.dfy"))
+    verified = FileResult.model_validate({"file": "src/abs.dfy", "verdict": "verified"})
+    [event] = audit_targets(project, [t], {"src/abs.dfy": verified}, {"toy": NoAudit()}, 8, True)
+    assert not event.audited and event.findings == []
+    assert "cannot audit a contract" in event.note and event.contract == "spec/abs.dfy"
