@@ -69,7 +69,8 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
           task_timeout: float | None, timeout: float, memory_mb: int | None, out: Path | None,
           resume_dir: Path | None, as_json: bool) -> None:
     """Run formal benchmarks: a dataset's ground truth (--oracle), answers from elsewhere (--answers DIR), or a
-    model (--model NAME), with qed's guards. Results go to a SQLite database in the run folder; a killed run
+    model (--model NAME), with qed's guards; or audit the tasks' contracts against their own tests
+    (--audit-specs: RUN_DIR/audit.json and report.md). Results go to a SQLite database in the run folder; a killed run
     continues with --resume RUN_DIR. Writes report.json, report.md and plots.
 
     Exit codes: 0 done (oracle: no new defect), 1 oracle found a new defect, 2 bad input, 3 toolchain,
