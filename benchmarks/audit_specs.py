@@ -13,59 +13,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from audit_data import AuditTask, humaneval_tasks, mbpp_tasks  # noqa: E402
 
+from bench.audit_specs import audit_text, classify  # noqa: E402
+
 
 def audit_one(t: AuditTask, time_limit: int, use_cache: bool) -> dict:
-    from verifier.audit import audit_contract
-    from verifier.errors import QedError
-
-    row: dict = {"task": t.id, "examples": len(t.examples)}
+    """The row of one task (shared with `qed bench --audit-specs`: `bench.audit_specs.audit_text`)."""
     if not t.examples:
-        row["status"] = "no_tests"
-        return row
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="qed-audit-bench-") as tmp:
-        contract = Path(tmp) / (t.impl.stem + ".spec.dfy")
-        contract.write_text(t.contract, encoding="utf-8")
-        try:
-            rep = audit_contract(contract, t.examples, time_limit_s=time_limit, use_cache=use_cache, timeout=900)
-        except QedError as e:
-            row.update(status="error", error=f"{type(e).__name__}: {e}"[:300])
-            return row
-    row["duration_s"] = round(time.monotonic() - start, 1)
-    row["status"] = "audited"
-    kinds: dict[str, int] = {}
-    for f in rep.findings:
-        kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    row["findings"] = kinds
-    row["counts"] = {k: sum(getattr(m.summary.examples, k) for m in rep.members if m.summary.audited)
-                     for k in ("determined", "allowed", "contradicted", "undecided", "unusable")}
-    row["vacuous"] = [m.name for m in rep.members if m.summary.precondition == "vacuous"]
-    row["details"] = [f.message for f in rep.findings][:6]
-    row["undecided"] = [f"example {u['example']}: {u['status']}: {u['detail']}" for m in rep.members
-                        for u in m.summary.undecided_examples][:6]
+        return {"task": t.id, "examples": 0, "status": "no_tests"}
+    row = audit_text(t.id, t.contract, ".dfy", t.examples, time_limit_s=time_limit, use_cache=use_cache)
+    row["task"] = row.pop("id")
+    row["counts"] = row.get("summary")
+    if "reason" in row:
+        row["error"] = row["reason"]
     return row
-
-
-def classify(row: dict) -> str:
-    if row.get("status") != "audited":
-        return row.get("status", "?")
-    if row["vacuous"]:
-        return "vacuous"
-    if row["counts"]["contradicted"]:
-        return "contradicted"
-    if row["counts"]["allowed"]:
-        return "weaker"
-    if row["counts"]["undecided"] or row["counts"]["unusable"]:
-        return "undecided" if not row["counts"]["determined"] else "partly_undecided"
-    return "determined"
 
 
 def main() -> None:

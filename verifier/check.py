@@ -11,6 +11,8 @@
 5. With a base ref, review every contract that changed (`Capability.contract_review`): members, clauses added
    and removed, weakening by form and by asking the verifier. `--fail-on-weakened-contract` fails the gate on
    a weakened or undecided contract unless an `[[allow]]` entry approves it (rule QED-C001 / QED-C002).
+6. With `--audit`, audit the contract of every verified file that has one, the file being the implementation
+   (`verifier.check_audit`); a finding fails the gate unless an `[[allow]]` entry approves it (QED-A-<kind>).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class CheckOptions:
     config: Path | None = None
     start: Path | None = None  # where to look for the config (default: the current folder)
     configs: dict[str, BackendConfig] = field(default_factory=dict)
+    audit: bool = False
+    audit_mutants: int = 8
 
 
 @dataclass
@@ -103,11 +107,16 @@ def run_check(opts: CheckOptions) -> CheckReport:
         results = [by_rel[t.rel] for t in targets if t.rel in by_rel]
         approved = _apply_allow_list(project, results)
         review = _review(project, targets, backends, repo, base, changed, opts) if repo is not None else []
+        audits = []
+        if opts.audit:
+            from verifier.check_audit import audit_targets
+
+            audits = audit_targets(project, targets, by_rel, backends, opts.audit_mutants, opts.use_cache)
     finally:
         for b in backends.values():
             b.close()
     return _report(project, opts, results, skipped, approved, review, base, len(targets),
-                   time.monotonic() - started)
+                   time.monotonic() - started, audits)
 
 
 # --- selection -----------------------------------------------------------------------------------------------
@@ -308,7 +317,7 @@ def _event(project: Project, rel: str, role: str, used_by: list[str], review, no
 
 
 def _report(project: Project, opts: CheckOptions, results, skipped, approved, review, base, selected: int,
-            duration_s: float) -> CheckReport:
+            duration_s: float, audits=()) -> CheckReport:
     from verifier.check_models import CheckReport, CheckSummary, Gate
     from verifier.render import exit_code_of, summary_of
 
@@ -321,12 +330,18 @@ def _report(project: Project, opts: CheckOptions, results, skipped, approved, re
         reasons += [f"{e.file}: contract {f.status} ({f.rule}): {f.message}" for e, f in open_findings]
         if code == 0:
             code = 1
+    open_audit = [f for a in audits for f in a.findings if f.approved is None]
+    if open_audit:
+        reasons += [f"{f.file}: {f.member}: {f.kind} ({f.rule}): {f.message}" for f in open_audit]
+        if code == 0:
+            code = 1
     summary = CheckSummary(**summary_of(docs, duration_s), skipped=len(skipped), selected=selected,
                            contracts_changed=len(review),
                            contracts_weakened=sum(1 for e in review if e.status == "weakened"),
-                           contracts_undecided=sum(1 for e in review if e.status == "undecided"))
+                           contracts_undecided=sum(1 for e in review if e.status == "undecided"),
+                           audit_findings=sum(len(a.findings) for a in audits))
     return CheckReport(results=results, summary=summary, config=str(project.source), base=base, skipped=skipped,
-                       approved=approved, contract_review=review,
+                       approved=approved, contract_review=review, audit=list(audits),
                        gate=Gate(passed=code == 0, fail_on_weakened_contract=opts.fail_on_weakened_contract,
                                  reasons=reasons), exit_code=code)
 

@@ -28,6 +28,29 @@ CONTRACT_RULES = {
 }
 
 
+#: Contract-audit rule ids (`qed check --audit`): `QED-A-<kind>`, one per finding kind of `verifier.audit`
+AUDIT_RULES = {
+    "QED-A-vacuous_precondition": (
+        "vacuous_precondition", "vacuous precondition",
+        "The verifier proved that no input satisfies the precondition: every implementation verifies, and the "
+        "contract promises nothing. Weaken the `requires`, or approve it with an [[allow]] entry."),
+    "QED-A-example_contradicts": (
+        "example_contradicts", "example contradicts the contract",
+        "The contract rejects an example's input or forbids its expected output. Fix the contract or the "
+        "example."),
+    "QED-A-example_not_determined": (
+        "example_not_determined", "example not determined",
+        "The contract admits another output for an example's input (the verifier confirmed the witness): it is "
+        "weaker than the example. Strengthen the `ensures`."),
+    "QED-A-surviving_mutant": (
+        "surviving_mutant", "surviving mutant",
+        "A changed implementation verifies against the contract and returns something else on an input the "
+        "precondition admits: the contract does not pin that behaviour down. Strengthen the `ensures`, or "
+        "approve it with an [[allow]] entry."),
+}
+AUDIT_RULE_OF = {kind: rid for rid, (kind, _n, _t) in AUDIT_RULES.items()}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +113,28 @@ class ContractEvent(_Model):
     note: str | None = None
 
 
+class AuditFindingDoc(_Model):
+    member: str
+    kind: str
+    rule: str = Field(description="QED-A-<kind>, e.g. QED-A-vacuous_precondition")
+    message: str
+    file: str = Field(description="where `line` is: the contract, or the checked file for a surviving mutant")
+    line: int | None = None
+    evidence: dict = Field(default_factory=dict)
+    approved: Approval | None = None
+
+
+class AuditEvent(_Model):
+    """`qed check --audit`: the audit of one checked file's contract, with the file as the implementation."""
+
+    file: str
+    contract: str
+    audited: bool
+    findings: list[AuditFindingDoc] = Field(default_factory=list)
+    members: list[dict] = Field(default_factory=list, description="per member: name and the audit's summary")
+    note: str | None = Field(None, description="why the contract was not audited (never a pass or a failure)")
+
+
 class Gate(_Model):
     """Whether the run passes as a CI gate, and why not."""
 
@@ -104,6 +149,7 @@ class CheckSummary(VerifySummary):
     contracts_changed: int = 0
     contracts_weakened: int = 0
     contracts_undecided: int = 0
+    audit_findings: int = 0
 
 
 class CheckReport(_Model):
@@ -115,5 +161,7 @@ class CheckReport(_Model):
     skipped: list[Skipped] = Field(default_factory=list)
     approved: list[Approval] = Field(default_factory=list)
     contract_review: list[ContractEvent] = Field(default_factory=list)
+    audit: list[AuditEvent] = Field(default_factory=list, description="with --audit: one entry per checked file "
+                                                                       "that has a contract")
     gate: Gate
     exit_code: int

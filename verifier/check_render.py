@@ -10,7 +10,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from verifier import __version__
-from verifier.check_models import CONTRACT_RULES
+from verifier.check_models import AUDIT_RULES, CONTRACT_RULES
 from verifier.render import render_report
 
 Doc = dict[str, Any]
@@ -78,6 +78,18 @@ def render_human(doc: Doc) -> str:
             lines.append(f"  {where}: {f['status'].replace('_', ' ')} [{f['rule']}] ({f['how']}): {f['message']}{ok}")
         if e.get("note"):
             lines.append(f"  note: {e['note']}")
+    for a in doc.get("audit", []):
+        head = f"audit: {a['file']} against {a['contract']}"
+        if not a["audited"]:
+            lines.append(f"{head}: {a.get('note') or 'not audited'}")
+            continue
+        lines.append(f"{head}: {len(a['findings'])} finding(s)")
+        for f in a["findings"]:
+            where = f"{f['file']}:{f['line']}" if f.get("line") else f["file"]
+            ok = f" -- approved by {f['approved']['approved_by']} ({f['approved']['reason']})" if f.get("approved") else ""
+            lines.append(f"  {where}: {f['member']}: {f['kind']} [{f['rule']}]: {f['message']}{ok}")
+            if f["kind"] == "surviving_mutant" and f["evidence"].get("diff"):
+                lines += ["    " + ln for ln in str(f["evidence"]["diff"]).rstrip().splitlines()]
     s = doc["summary"]
     base = f" since {doc['base']['ref']} ({doc['base']['commit'][:12]})" if doc.get("base") else ""
     cached = sum(1 for r in doc["results"] if r.get("cached"))
@@ -181,6 +193,20 @@ def render_sarif(doc: Doc, uri: Callable[[str], str], rule_help: dict[str, tuple
                                         "justification": f"{f['approved']['reason']} (approved by "
                                                          f"{f['approved']['approved_by']})"}]
             results.append(res)
+    for a in doc.get("audit", []):
+        for f in a["findings"]:
+            _kind, name, text = AUDIT_RULES[f["rule"]]
+            idx = rule(f["rule"], name, name, text, "error")
+            res = {"ruleId": f["rule"], "ruleIndex": idx, "level": "error",
+                   "message": {"text": f"{f['member']}: {f['kind']}: {f['message']}"},
+                   "locations": [location(f["file"], f.get("line"))],
+                   "properties": {"member": f["member"], "kind": f["kind"], "contract": a["contract"],
+                                  "checkedFile": a["file"], "evidence": f["evidence"]}}
+            if f.get("approved"):
+                res["suppressions"] = [{"kind": "external", "status": "accepted",
+                                        "justification": f"{f['approved']['reason']} (approved by "
+                                                         f"{f['approved']['approved_by']})"}]
+            results.append(res)
     run = {"tool": {"driver": {"name": "qed", "fullName": "qedgen qed check", "version": __version__,
                                "semanticVersion": __version__, "rules": list(rules.values())}},
            "results": results,
@@ -277,6 +303,24 @@ def render_junit(doc: Doc) -> str:
                 out = ET.SubElement(c, "system-out")
                 out.text = "\n".join(_line(e["file"], x.get("line"), f"{x['status']} [{x['rule']}] {x['message']}")
                                      for x in e["findings"]) or "changed, not weakened"
+        close(s, counts)
+    if doc.get("audit"):
+        s = suite("contract audit")
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for a in doc["audit"]:
+            counts["tests"] += 1
+            c = case(s, a["contract"], f"audit of {a['contract']} with {a['file']}")
+            if not a["audited"]:
+                ET.SubElement(c, "system-out").text = a.get("note") or "not audited"
+                continue
+            for f in a["findings"]:
+                line = _line(f["file"], f.get("line"), f"{f['member']}: {f['kind']} [{f['rule']}] {f['message']}")
+                if f.get("approved"):
+                    ET.SubElement(c, "system-out").text = f"{line} -- approved by {f['approved']['approved_by']}"
+                    continue
+                counts["failures"] += 1
+                x = ET.SubElement(c, "failure", message=f"{f['member']}: {f['message']}"[:500], type=f["kind"])
+                x.text = line
         close(s, counts)
     for k, v in totals.items():
         root.set(k, str(v))

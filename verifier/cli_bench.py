@@ -25,6 +25,10 @@ from verifier.errors import BadInput
 @click.option("--shuffle", type=int, default=None, metavar="SEED", help="Shuffle the tasks with SEED.")
 @click.option("--list", "list_only", is_flag=True, help="List the selected task ids and stop.")
 @click.option("--oracle", is_flag=True, help="Check each task's own ground truth through the same pipeline.")
+@click.option("--audit-specs", "audit_specs", is_flag=True,
+              help="Audit each selected task's contract against its own tests (`qed audit`, no mutants): writes "
+                   "RUN_DIR/audit.json and a table in RUN_DIR/report.md (vacuous, contradicted, weaker than own "
+                   "tests, undecided) and prints the counts.")
 @click.option("--answers", type=click.Path(path_type=Path), default=None,
               help="Replay answers produced elsewhere: one file per task, named after the task id.")
 @click.option("--model", default=None, help="Run the synth loop per task with this model (OpenAI-compatible).")
@@ -59,13 +63,14 @@ from verifier.errors import BadInput
 @click.pass_context
 def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | None, data: Path | None,
           task_ids: str | None, pattern: str | None, limit: int | None, shuffle: int | None, list_only: bool,
-          oracle: bool, answers: Path | None, model: str | None, samples: int, rounds: int, session: str | None,
+          oracle: bool, audit_specs: bool, answers: Path | None, model: str | None, samples: int, rounds: int, session: str | None,
           max_tokens: int | None, price_per_mtok: float | None, base_url: str | None, api_key: str | None,
           offline: bool, cassette: Path | None, workers: int, executor: str, ray_address: str | None,
           task_timeout: float | None, timeout: float, memory_mb: int | None, out: Path | None,
           resume_dir: Path | None, as_json: bool) -> None:
     """Run formal benchmarks: a dataset's ground truth (--oracle), answers from elsewhere (--answers DIR), or a
-    model (--model NAME), with qed's guards. Results go to a SQLite database in the run folder; a killed run
+    model (--model NAME), with qed's guards; or audit the tasks' contracts against their own tests
+    (--audit-specs: RUN_DIR/audit.json and report.md). Results go to a SQLite database in the run folder; a killed run
     continues with --resume RUN_DIR. Writes report.json, report.md and plots.
 
     Exit codes: 0 done (oracle: no new defect), 1 oracle found a new defect, 2 bad input, 3 toolchain,
@@ -76,7 +81,8 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
     from bench import datasets
     from bench.runner import RunOptions, Selection, run
 
-    modes = [m for m, on in (("oracle", oracle), ("answers", answers is not None), ("model", model is not None)) if on]
+    modes = [m for m, on in (("oracle", oracle), ("answers", answers is not None), ("model", model is not None),
+                             ("audit-specs", audit_specs)) if on]
     selection = options = None
     given: dict = {}
     if resume_dir is None:
@@ -91,7 +97,10 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
             return
         if len(modes) != 1:
             raise BadInput("choose exactly one mode" if modes else "no mode given",
-                           fix="pass one of --oracle, --answers DIR, --model NAME")
+                           fix="pass one of --oracle, --answers DIR, --model NAME, --audit-specs")
+        if audit_specs:
+            _audit_specs(selection, out, timeout, as_json)
+            return
         options = RunOptions(mode=modes[0], answers=str(answers) if answers else None, model=model, samples=samples,
                              rounds=rounds, session=session, max_tokens=max_tokens, base_url=base_url,
                              offline=offline, cassette=str(cassette) if cassette else None, workers=workers,
@@ -128,6 +137,18 @@ def bench(ctx: click.Context, dataset_names: tuple[str, ...], variant: str | Non
         click.echo(_text(summary))
     new = sum(d.get("new_defects", 0) for d in summary["datasets"].values())
     sys.exit(1 if summary["mode"] == "oracle" and new else 0)
+
+
+def _audit_specs(selection, out: Path | None, timeout: float, as_json: bool) -> None:
+    import time
+
+    from bench.audit_specs import render_counts, run_audit_specs
+
+    out = out or Path("bench-runs") / f"audit-specs-{time.strftime('%Y%m%d-%H%M%S')}"
+    say = None if as_json else (lambda line: click.echo(line, err=True))
+    summary = run_audit_specs(out, selection.load(), timeout=timeout, say=say)
+    click.echo(json.dumps(summary, indent=2) if as_json else
+               f"{render_counts(summary['counts'])}\naudit: {summary['audit']}; table: {out / 'report.md'}")
 
 
 def _saved_workers(run_dir: Path, default: int) -> int:

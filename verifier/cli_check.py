@@ -20,6 +20,13 @@ from verifier.cli_options import backend_options, backend_values
 @click.option("--fail-on-weakened-contract", is_flag=True,
               help="Fail when a contract changed since REF is weakened or may be (undecided), unless an [[allow]] "
                    "entry approves it (rules QED-C001, QED-C002).")
+@click.option("--audit", "audit", is_flag=True,
+              help="Audit the contract of every verified file that has one (`spec`), the file being the "
+                   "implementation (`qed audit`): a finding fails the gate unless an [[allow]] entry approves it "
+                   "(rule ids QED-A-<kind>: QED-A-vacuous_precondition, QED-A-example_contradicts, "
+                   "QED-A-example_not_determined, QED-A-surviving_mutant).")
+@click.option("--audit-mutants", "audit_mutants", type=click.IntRange(min=0), default=8, show_default=True,
+              help="Mutants tried per member with --audit.")
 @click.option("--format", "fmt", type=click.Choice(["human", "json", "sarif", "junit"]), default="human",
               show_default=True, help="Report format (json: the `qed verify --json` schema plus the review).")
 @click.option("--output", "output", type=click.Path(path_type=Path), metavar="FILE",
@@ -30,12 +37,13 @@ from verifier.cli_options import backend_options, backend_values
 @click.option("--no-cache", is_flag=True, help="Always run the verifier (do not answer from the result cache).")
 @backend_options("check")
 def check(paths: tuple[Path, ...], changed_since: str | None, workers: int | None, fail_on_weakened_contract: bool,
-          fmt: str, output: Path | None, config: Path | None, no_cache: bool, **backend_kwargs) -> None:
+          audit: bool, audit_mutants: int, fmt: str, output: Path | None, config: Path | None, no_cache: bool,
+          **backend_kwargs) -> None:
     """Verify what the project's config (qed.toml) selects, as a CI gate.
 
     PATHS (optional) keep only the selected files that are, include or are checked against one of them. Exit
-    codes as `qed verify` (0 all verified and the gate passed, 1 a file failed or a contract was weakened with
-    --fail-on-weakened-contract, 2 bad input or config, 3 toolchain).
+    codes as `qed verify` (0 all verified and the gate passed, 1 a file failed, a contract was weakened with
+    --fail-on-weakened-contract or an audit finding is not approved, 2 bad input or config, 3 toolchain).
     """
     from backends import registry
     from verifier.check import CheckOptions, run_check
@@ -45,14 +53,16 @@ def check(paths: tuple[Path, ...], changed_since: str | None, workers: int | Non
                for name, plugin in registry.plugins().items() if plugin.available}
     report = run_check(CheckOptions(paths=paths, changed_since=changed_since, workers=workers,
                                     fail_on_weakened_contract=fail_on_weakened_contract, use_cache=not no_cache,
-                                    config=config, configs=configs))
+                                    config=config, configs=configs, audit=audit, audit_mutants=audit_mutants))
     doc = report.model_dump(mode="json")
     text = _format(doc, fmt, Path(report.config).resolve().parent)
     if output is not None:
         _write(output, text)
         s = doc["summary"]
         click.echo(f"qed check: {s['files']} checked, {s['verified']} verified, {s['skipped']} skipped, "
-                   f"{s['contracts_changed']} contract(s) changed; gate {'passed' if doc['gate']['passed'] else 'FAILED'}"
+                   f"{s['contracts_changed']} contract(s) changed"
+                   + (f", {s['audit_findings']} audit finding(s)" if audit else "")
+                   + f"; gate {'passed' if doc['gate']['passed'] else 'FAILED'}"
                    f"; {fmt} report: {output}")
     else:
         click.echo(text)

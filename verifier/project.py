@@ -95,7 +95,8 @@ class Allow(_Model):
     """An approved exception: `rule` (a backend's rule id, or a contract-review id) is accepted in `path`."""
 
     path: str = Field(description="the file (or a glob) the exception is for")
-    rule: str = Field(min_length=1, description="a backend's rule id, or a contract-review id (QED-C001, QED-C002)")
+    rule: str = Field(min_length=1, description="a backend's rule id, a contract-review id (QED-C001, QED-C002) "
+                                                "or a contract-audit id (QED-A-<kind>)")
     reason: str = Field(min_length=1, description="why the exception is acceptable")
     approved_by: str = Field(min_length=1, description="who approved it")
 
