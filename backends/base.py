@@ -90,6 +90,21 @@ class SourceSyntax:
     preamble: str
 
 
+def read_exact_source(path: Path, what: str, kind: str) -> str:
+    """Read a source file as UTF-8, exactly (no newline translation: the guard must read what the verifier reads),
+    or raise BadInput naming the problem and the fix. `kind` names the files expected (`a .dfy file`)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
+    except IsADirectoryError:
+        raise BadInput(f"{what} {path} is a directory", fix=f"pass {kind}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
+    except OSError as e:
+        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
+
+
 @dataclass(frozen=True)
 class LanguageSpec:
     """A verification language as the core knows it: the task `language:` value and everything tied to it."""

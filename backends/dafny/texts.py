@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from verifier.errors import BadInput
+from backends.base import read_exact_source
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,5 @@ class Texts:
 
 
 def read_source(path: Path, what: str) -> str:
-    """Read a Dafny file as UTF-8, or raise BadInput naming the problem and the fix."""
-    try:
-        # Exact text: no newline translation (a lone CR ends a `//` comment for Dafny, and the guard must
-        # read what Dafny reads).
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise BadInput(f"{what} {path} is a directory", fix="pass a .dfy file") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
-    except OSError as e:
-        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
+    """Read a Dafny file exactly, or raise BadInput naming the problem and the fix."""
+    return read_exact_source(path, what, "a .dfy file")

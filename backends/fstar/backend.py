@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backends.base import Backend, BackendPlugin, CheckRequest, PendingCheck, Session, WarmCheck
+from backends.base import Backend, BackendPlugin, CheckRequest, PendingCheck, Session, WarmCheck, read_exact_source
 from verifier.cache import Store
 from verifier.errors import BadInput
 
@@ -26,17 +26,8 @@ if TYPE_CHECKING:
 
 
 def read_source(path: Path, what: str) -> str:
-    """Read an F* file as UTF-8 (exact bytes), or raise BadInput naming the problem and the fix."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise BadInput(f"{what} {path} is a directory", fix="pass a .fst or .fsti file") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
-    except OSError as e:
-        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
+    """Read an F* file exactly, or raise BadInput naming the problem and the fix."""
+    return read_exact_source(path, what, "a .fst or .fsti file")
 
 
 class FStarBackend(Backend):

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifier.errors import BadInput
+from backends.base import read_exact_source
 
 
 def read_source(path: Path, what: str) -> str:
-    """Read a Lean file as UTF-8, or raise BadInput naming the problem and the fix."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{what} {path} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise BadInput(f"{what} {path} is a directory", fix="pass a .lean file") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{what} {path} is not UTF-8 text", fix="save it as UTF-8") from None
-    except OSError as e:
-        raise BadInput(f"cannot read {what} {path}: {e.strerror}", fix="check its permissions") from None
+    """Read a Lean file exactly, or raise BadInput naming the problem and the fix."""
+    return read_exact_source(path, what, "a .lean file")
 
 
 def project_for(*paths: Path | None):
