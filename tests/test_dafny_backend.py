@@ -290,6 +290,29 @@ def test_audit_findings_of_the_program_to_annotate_are_not_the_candidates(dafny_
     assert r.verdict == "verified", [(v.rule, v.message) for v in r.integrity]
 
 
+
+def test_the_programs_audit_runs_only_when_the_candidate_has_a_finding(dafny_backend, write, monkeypatch):
+    """`dafny audit` of the program to annotate is asked for only once the candidate's own audit has a finding:
+    a candidate without one costs no Dafny process for it; one with a finding is still judged against it."""
+    audited: list[str] = []
+    real = dafny_backend.runner.audit
+
+    def spy(file, *args, **kwargs):
+        audited.append(Path(file).name)
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(dafny_backend.runner, "audit", spy)
+    plain = ANNOTATE_PROGRAM.split("\n\n", 1)[1]  # no trait: nothing for `dafny audit` to report
+    hint = ("  while i < n\n", "  while i < n\n    invariant i <= n && s == i * (i + 1) / 2\n")
+    r = check(dafny_backend, write("plain_annotated.dfy", plain.replace(*hint)),
+              program=write("plain_program.dfy", plain))
+    assert r.verdict == "verified" and audited == ["plain_annotated.dfy"]
+    audited.clear()
+    r = check(dafny_backend, write("trait_annotated.dfy", ANNOTATE_PROGRAM.replace(*hint)),
+              program=write("trait_program.dfy", ANNOTATE_PROGRAM))
+    assert r.verdict == "verified", [(v.rule, v.message) for v in r.integrity]
+    assert audited == ["trait_annotated.dfy", "trait_program.dfy"]
+
 # --------------------------------------------------------------------------- contracts that do not stand alone
 
 INCOMPLETE_SPEC = """predicate ValidInput(s: seq<int>)
@@ -312,3 +335,15 @@ def test_a_contract_that_uses_undefined_functions_is_named_incomplete(dafny_back
     msg = str(e.value)
     assert e.value.exit_code == 2 and "does not stand alone" in msg and "contract is incomplete" in msg
     assert "`IsGood` (line 3)" in msg and "`CountGood` (line 8)" in msg and "type-check" not in msg
+
+
+def test_dafny_runs_without_dynamic_pgo_unless_the_user_says_otherwise(monkeypatch):
+    """Every Dafny process qed starts skips .NET's dynamic PGO (a start-up cost with no gain in a seconds-long
+    process), and keeps its debugger pipes off; a user's own `DOTNET_TieredPGO` is kept."""
+    from backends.dafny.runner import dafny_env
+
+    monkeypatch.delenv("DOTNET_TieredPGO", raising=False)
+    env = dafny_env()
+    assert env["DOTNET_TieredPGO"] == "0" and env["DOTNET_EnableDiagnostics"] == "0"
+    monkeypatch.setenv("DOTNET_TieredPGO", "1")
+    assert dafny_env()["DOTNET_TieredPGO"] == "1"

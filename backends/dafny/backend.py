@@ -91,20 +91,19 @@ class DafnyBackend(Backend):
                 return _Answered(hit, start)
         mem = request.memory_mb
         run = self.runner.begin(request.file, texts.source, opts, request.timeout, self.use_cache, "verify", mem)
-        audit = spec_run = given_audit = meaning = None
+        audit = spec_run = meaning = None
         try:
             spec_run = self._resolve_spec(texts, request.timeout, mem)
             meaning = self._start_meaning(texts, request.timeout, mem)
             if self._audits(texts):
                 audit = self.runner.audit(request.file, texts.source, request.timeout, self.use_cache, mem)
-                given_audit = self._audit_given(texts, request.timeout, mem)
         except BaseException:
             for r in (run, spec_run, audit, meaning):
                 if r is not None:
                     r.cancel()
             raise
-        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run, given_audit,
-                                 meaning)
+        return DafnyPendingCheck(self, texts, opts, request.timeout, start, run, audit, key, spec_run,
+                                 meaning=meaning, memory_mb=mem)
 
     def _start_meaning(self, texts: Texts, timeout: float, memory_mb: int | None = None):
         """Annotate mode: start Dafny's reading of the program and of the candidate (`meaning.py`), beside the
@@ -119,7 +118,8 @@ class DafnyBackend(Backend):
 
     def _audit_given(self, texts: Texts, timeout: float, memory_mb: int | None = None) -> PendingRun | None:
         """Start `dafny audit` on the contract (or the program to annotate): its own findings are not the
-        candidate's (`verdict.judge`). Cached by content, so one run serves every candidate."""
+        candidate's (`verdict.judge`). Started only once the candidate's audit has a finding (most have none:
+        a Dafny process saved per check), and cached by content, so one run serves every candidate."""
         given = texts.spec if texts.spec is not None else texts.program
         source = texts.spec_source if texts.spec is not None else texts.program_source
         if given is None or source is None:
@@ -296,10 +296,12 @@ class DafnyPendingCheck(PendingCheck):
 
     def __init__(self, backend: DafnyBackend, texts: Texts, options: DafnyOptions, timeout: float, started: float,
                  run: PendingRun, audit: PendingRun | None, key: str | None = None,
-                 spec_run: PendingRun | None = None, given_audit: PendingRun | None = None, meaning=None):
+                 spec_run: PendingRun | None = None, given_audit: PendingRun | None = None, meaning=None,
+                 memory_mb: int | None = None):
         self.backend, self.texts, self.options, self.timeout = backend, texts, options, timeout
         self.started, self.run, self.audit, self.key, self.spec_run = started, run, audit, key, spec_run
         self.given_audit = given_audit  # `dafny audit` of the contract or program: its findings are not blamed
+        self.memory_mb = memory_mb
         self.meaning = meaning  # annotate mode: `meaning.PendingMeaning`, Dafny's reading of program and candidate
 
     def cancel(self) -> None:
@@ -309,7 +311,7 @@ class DafnyPendingCheck(PendingCheck):
 
     def finish(self) -> FileResult:
         """Check the spec and run the guard (while Dafny works), then wait and decide the verdict."""
-        from .verdict import check_spec, guard, judge, meaning_violations
+        from .verdict import check_spec, guard, has_audit_findings, judge, meaning_violations
 
         try:
             t, b = self.texts, self.backend
@@ -320,6 +322,8 @@ class DafnyPendingCheck(PendingCheck):
                 found.violations += meaning_violations(self.meaning, found, t.shown)
             run = self.run.result()
             audit = self.audit.result() if self.audit is not None else None
+            if self.given_audit is None and audit is not None and has_audit_findings(audit):
+                self.given_audit = b._audit_given(t, self.timeout, self.memory_mb)
             given = self.given_audit.result() if self.given_audit is not None else None
             result = judge(t, found, run, audit, toolchain=b.toolchain(), started=self.started,
                            scope=list(self.options.filter_symbols) or None, given_audit=given)

@@ -31,9 +31,14 @@ _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.M)
 DEFAULT_MEMORY_MB = 8192  # Dafny and Z3 together; a run above it is killed and reported, never cached
 
 
+# Dynamic PGO instruments freshly jitted code; a Dafny process lives seconds, too short to gain from it, and
+# starts about a tenth faster without it (`benchmarks/startup.py` measures it). A user's own setting wins.
+_DOTNET_TUNING = {"DOTNET_TieredPGO": "0"}
+
+
 def dafny_env() -> dict[str, str]:
     """The environment of every Dafny process qed starts (verify, resolve, audit, server, translate)."""
-    return {**os.environ, **_DOTNET_QUIET}
+    return {**_DOTNET_TUNING, **os.environ, **_DOTNET_QUIET}
 
 
 @dataclass(frozen=True)

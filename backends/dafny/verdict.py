@@ -282,6 +282,11 @@ def _is_audit_finding(d: Diagnostic) -> bool:
     return d.severity == Severity.warning and bool(_AUDIT_FINDING.match(d.message))
 
 
+def has_audit_findings(audit: VerifierRun) -> bool:
+    """Whether `dafny audit` reported a finding (only then are the given text's own findings needed)."""
+    return any(_is_audit_finding(d) for d in audit.diagnostics)
+
+
 def _finding_key(d: Diagnostic) -> tuple[str | None, str]:
     """How a finding is recognised across files: the member it is in and its message (lines shift)."""
     return d.member, d.message.strip()
