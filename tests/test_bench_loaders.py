@@ -73,6 +73,27 @@ def test_mbpp_contract_has_bodiless_methods_nl_text_and_examples():
     assert st.mode == Mode.implement and st.spec.read_text() == t.given and st.examples[0].expect == "[4, 5]"
 
 
+
+@needs_data
+def test_mbpp_examples_come_from_every_form_the_tests_state_them_in():
+    """`expect r == E;`, `assert (r == E);`, a check the authors disabled (`//assert r == E;`) and an `// expected
+    E` comment below a printed result all give examples; a call the authors commented out gives none."""
+    by = {t.id: t.examples for t in datasets.load("mbpp-dfy")}
+    assert by["task_id_3"] == (("IsNonPrime(2)", "false"), ("IsNonPrime(10)", "true"), ("IsNonPrime(35)", "true"))
+    assert by["task_id_8"][1] == ("SquareElements(new int[] [10,20,30])", "[100,400,900]")  # PrintArray + comment
+    assert by["task_id_61"][0] == ('CountSubstringsWithSumOfDigitsEqualToLength("112112")', "6")  # `//assert`
+    assert by["task_id_776"] == (('CountVowelNeighbors("bestinstareels")', "7"),)  # the other two are commented out
+    assert by["task_id_57"] == ()  # its test only prints
+    assert sum(1 for e in by.values() if e) == 149 and sum(map(len, by.values())) == 445
+
+
+@needs_data
+def test_humaneval_expected_values_may_hold_the_message_separator():
+    t = next(t for t in datasets.load("humaneval-dafny") if t.id == "001-separate-paren-groups")
+    assert t.examples[0] == ('separate_paren_groups("(()()) ((())) () ((())()())")',
+                             '["(()())", "((()))", "()", "((())()())"]')
+    assert sum(1 for t in datasets.load("humaneval-dafny") if t.examples) == 112
+
 @needs_data
 def test_humaneval_keeps_the_marked_contract_and_reads_tests_and_text():
     t = next(t for t in datasets.load("humaneval-dafny") if t.id == "000-has_close_elements")

@@ -55,34 +55,52 @@ def dafnybench(root: Path, variant: str | None) -> list[BenchTask]:
 
 # --- MBPP-DFY-153 -------------------------------------------------------------------------------------------
 
-_MBPP_CALL = re.compile(r"var\s+(\w+)\s*:=\s*(\w+\s*\(.*\))\s*;")
-_MBPP_VAR = re.compile(r"var\s+(\w+)\s*:=\s*(.+?);\s*$")
-_EXPECTED = re.compile(r"//\s*expected\s*:?\s*(.+?)\s*;?\s*$", re.I)
+# comments go, except those that state an expected value (`// expected X`, or a check the authors disabled)
+_COMMENT = re.compile(r"/\*.*?\*/|//(?!\s*(?:expected|expect|assert)\b)[^\n]*", re.S | re.I)
+_TEST_STMT = re.compile(
+    r"\bvar\s+(?P<var>\w+)\s*(?::[^:=;]+)?:=\s*(?P<rhs>[^;]+);"
+    r"|\b(?:expect|assert)\s*(?P<paren>\()?\s*(?P<checked>\w+)\s*==\s*(?P<check>[^;]+);"
+    r"|//\s*expected\b\s*:?\s*(?P<printed>[^\n]+)", re.I)
+_MESSAGE = re.compile(r'\s*,\s*"[^"\n]*"\s*$')
 
 
-def mbpp_examples(test_src: str) -> tuple[tuple[str, str], ...]:
-    """(call, expected) pairs of a `test/task_id_N.dfy` program: each `var r := M(args);` whose printed value
-    has an `//expected X` comment below it; variables holding inputs are replaced by their initializers."""
+def _substitute(expr: str, values: dict[str, str]) -> str:
+    return re.sub(r"\b(\w+)\b", lambda m: values.get(m.group(1), m.group(1)), expr) if values else expr
+
+
+def mbpp_examples(test_src: str, methods: set[str]) -> tuple[tuple[str, str], ...]:
+    """(call, expected) pairs of a `test/task_id_N.dfy` program: each `var r := M(args);` calling one of the
+    task's `methods`, with what the test then says of `r`: `expect r == E;`, `assert r == E;`, `assert (r ==
+    E);`, the same check disabled by the authors (`//assert r == E;`: they still state the expected value), or
+    an `// expected E` comment below the line that prints it.
+    Variables holding inputs (`var a1 := new int[] [1, 2];`) are replaced by their initializers."""
     values: dict[str, str] = {}
+    calls: dict[str, str] = {}
+    last: str | None = None
     out: list[tuple[str, str]] = []
-    pending: str | None = None
-    for line in test_src.splitlines():
-        exp = _EXPECTED.search(line)
-        if exp and pending is not None:
-            out.append((pending, exp.group(1).strip().rstrip(";").strip()))
-            pending = None
+    for m in _TEST_STMT.finditer(_COMMENT.sub("", test_src)):
+        if m.group("var"):
+            var, rhs = m.group("var"), " ".join(m.group("rhs").split())
+            if rhs.split("(", 1)[0].strip() in methods:
+                calls[var], last = _substitute(rhs, values), var
+            else:
+                values[var] = rhs
             continue
-        call = _MBPP_CALL.search(line)
-        if call:
-            text = call.group(2)
-            for name, value in values.items():
-                text = re.sub(rf"\b{re.escape(name)}\b", value, text)
-            pending = text
-            continue
-        var = _MBPP_VAR.search(line.strip())
-        if var:
-            values[var.group(1)] = var.group(2).strip()
+        if m.group("checked"):
+            var, expected = m.group("checked"), _MESSAGE.sub("", m.group("check").strip())
+            if m.group("paren") and expected.endswith(")"):
+                expected = expected[:-1].rstrip()
+        else:
+            var, expected = last, m.group("printed").strip().rstrip(";").strip()
+        if var is not None and var in calls and expected:
+            out.append((calls.pop(var), _substitute(" ".join(expected.split()), values)))
     return tuple(out)
+
+
+def _methods_with_bodies(src: str) -> set[str]:
+    from backends.dafny.syntax import outline
+
+    return {d.name for d in outline(src).walk() if d.kind in ("method", "constructor") and d.body is not None}
 
 
 def mbpp_dfy(root: Path, variant: str | None) -> list[BenchTask]:
@@ -112,13 +130,14 @@ def mbpp_dfy(root: Path, variant: str | None) -> list[BenchTask]:
         tasks.append(BenchTask(
             dataset="mbpp-dfy", id=src.stem, language=LANGUAGE, mode=Mode.implement, description=desc,
             given=strip_bodies(text, lambda d, body: False), ground_truth=text,
-            examples=mbpp_examples(read_text(test)) if test.is_file() else ()))
+            examples=mbpp_examples(read_text(test), _methods_with_bodies(text)) if test.is_file() else ()))
     return tasks
 
 
 # --- HumanEval-Dafny ----------------------------------------------------------------------------------------
 
-_HE_TEST = re.compile(r"var\s+\w+\s*:=\s*(.+?);\s*expect\s+\w+\s*==\s*(.+?)\s*,\s*\"")
+# `{ var v := f(args); expect v == E, "test 3 failed"; }`: E ends at the message (it may hold `", "` itself)
+_HE_TEST = re.compile(r'var\s+(\w+)\s*:=\s*(.+?);\s*expect\s+\1\s*==\s*(.+?)\s*,\s*"[^"\n]*"\s*;', re.S)
 
 
 def humaneval_dafny(root: Path, variant: str | None) -> list[BenchTask]:
@@ -136,7 +155,7 @@ def humaneval_dafny(root: Path, variant: str | None) -> list[BenchTask]:
         desc = read_text(desc_file).strip() if desc_file.is_file() else ""
         desc = desc or f"Implement HumanEval problem {f.stem} in Dafny so that it meets its specification."
         test = base / "tests" / f.name
-        examples = tuple((c.strip(), e.strip()) for c, e in _HE_TEST.findall(read_text(test))) \
+        examples = tuple((" ".join(c.split()), " ".join(e.split())) for _, c, e in _HE_TEST.findall(read_text(test))) \
             if test.is_file() else ()
         tasks.append(BenchTask(
             dataset="humaneval-dafny", id=f.stem, language=LANGUAGE,
