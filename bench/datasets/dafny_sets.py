@@ -155,8 +155,8 @@ def humaneval_dafny(root: Path, variant: str | None) -> list[BenchTask]:
         desc = read_text(desc_file).strip() if desc_file.is_file() else ""
         desc = desc or f"Implement HumanEval problem {f.stem} in Dafny so that it meets its specification."
         test = base / "tests" / f.name
-        examples = tuple((" ".join(c.split()), " ".join(e.split())) for _, c, e in _HE_TEST.findall(read_text(test))) \
-            if test.is_file() else ()
+        found = _HE_TEST.findall(read_text(test)) if test.is_file() else []
+        examples = tuple((" ".join(c.split()), " ".join(e.split())) for _, c, e in found)
         tasks.append(BenchTask(
             dataset="humaneval-dafny", id=f.stem, language=LANGUAGE,
             mode=Mode.from_description if write else Mode.implement, description=desc,
