@@ -454,12 +454,12 @@ def test_install_url_with_pinned_asset_name_uses_manifest_checksum(tmp_path):
 def test_install_pinned_download_without_checksum_is_refused(tmp_path, monkeypatch):
     z = build_zip(tmp_path / "pinned.zip")
     asset = ReleaseAsset(platform="test", url=z.as_uri(), sha256=None)
-    monkeypatch.setattr(install_mod, "_pinned_asset", lambda: asset)
+    monkeypatch.setattr(install_mod, "pinned_asset", lambda *a: asset)
     with pytest.raises(BadInput, match="no checksum"):
         install_dafny()
     assert install_dafny(sha256=install_mod.file_sha256(z)).path.is_file()
     # an existing working install is kept without downloading again
-    monkeypatch.setattr(install_mod, "_fetch_zip", lambda *a: pytest.fail("downloaded again"))
+    monkeypatch.setattr(install_mod, "fetch_archive", lambda *a, **k: pytest.fail("downloaded again"))
     assert install_dafny().path == default_root() / "dafny" / "dafny"
 
 

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, TypeVar
 
 from verifier.errors import BadInput, QedError, ToolchainError, UnusableToolchain
 from verifier.procs import run
@@ -39,6 +39,8 @@ DOWNLOAD_DEADLINE_S = 1800.0  # whole download
 DOTNET_TIMEOUT_S = 900.0
 PIP_TIMEOUT_S = 900.0
 
+T = TypeVar("T")
+Checker = Callable[[Path, str, Mapping[str, str], "ProbeCache | None"], T]  # check_dafny, check_fstar
 Progress = Callable[[str], None]
 
 
@@ -100,47 +102,47 @@ def download(url: str, dest: Path, expected_sha256: str, *, timeout: float = DOW
         )
 
 
-def _pinned_asset() -> ReleaseAsset:
+_NO_DAFNY_ZIP = "install the .NET SDK (qed then uses `dotnet tool install`), or pass --from a zip built for it"
+
+
+def pinned_asset(tool: str, label: str, fix: str) -> ReleaseAsset:
+    """The manifest's release asset of `tool` for this platform (ToolchainError with `fix` when it has none)."""
+    spec = load_manifest().get(tool)
     plat = platform_key()
-    asset = load_manifest().get("dafny").release_for(plat)
+    asset = spec.release_for(plat)
     if asset is None or not asset.url:
-        raise ToolchainError(
-            f"Dafny {pinned_dafny_version()} has no release zip for {plat}",
-            fix="install the .NET SDK (qed then uses `dotnet tool install`), or pass --from a zip built for it",
-        )
+        raise ToolchainError(f"{label} {spec.version} has no pinned release archive for {plat}", fix=fix)
     return asset
 
 
-def _fetch_zip(source: str | None, sha256: str | None, workdir: Path, progress: Progress) -> Path:
-    """The zip to install, downloaded or local, with its checksum checked when one is known."""
-    spec = load_manifest().get("dafny")
-    if source is None:
-        asset = _pinned_asset()
-        url, expected = asset.url, sha256 or asset.sha256
-        if not expected:
-            raise BadInput(
-                f"qed's manifest has no checksum for {asset.filename}, so the download cannot be verified",
-                fix="pass --sha256 HEX (from the release page), or download it yourself and pass --from the zip",
-            )
-    elif _is_url(source):
-        url = source
-        name = urllib.parse.urlparse(source).path.rsplit("/", 1)[-1]
-        pinned = spec.asset_by_filename(name)
-        expected = sha256 or (pinned.sha256 if pinned else None)
-        if not expected:
-            raise BadInput(
-                f"refusing to download {source} without a checksum (not a pinned Dafny {spec.version} asset name)",
-                fix="pass --sha256 HEX, or download it yourself and pass --from the local zip",
-            )
-    else:
+def fetch_archive(tool: str, label: str, source: str | None, sha256: str | None, workdir: Path,
+                  progress: Progress, *, no_asset_fix: str) -> Path:
+    """The release archive of `tool` (a manifest entry, shown as `label`) to install: a local file (`source` a
+    path, checked against `sha256` when given) or a download (`source` a URL, or None for the pinned asset of
+    this platform, `no_asset_fix` saying what to do when there is none). A download needs a known checksum:
+    `sha256`, else the manifest's for that file name."""
+    spec = load_manifest().get(tool)
+    if source is not None and not _is_url(source):
         local = Path(source).expanduser()
         if not local.is_file():
-            raise BadInput(f"no such file: {source}", fix="pass --from an existing Dafny release zip or an https URL")
+            raise BadInput(f"no such file: {source}",
+                           fix=f"pass --from an existing {label} release archive or an https URL")
         if sha256:
             _verify_sha256(local, sha256, str(local))
         return local.absolute()
-    assert url is not None
-    target = workdir / (url.rsplit("/", 1)[-1] or "dafny.zip")
+    if source is None:
+        asset = pinned_asset(tool, label, no_asset_fix)
+        url, expected = asset.url, sha256 or asset.sha256
+    else:
+        url = source
+        pinned = spec.asset_by_filename(urllib.parse.urlparse(source).path.rsplit("/", 1)[-1])
+        expected = sha256 or (pinned.sha256 if pinned else None)
+    if not expected:
+        raise BadInput(f"no checksum is known for {url} (not a pinned {label} {spec.version} asset with a recorded "
+                       "checksum): refusing to download it without a checksum, it could not be verified",
+                       fix="pass --sha256 HEX (from the release page), or download the archive yourself and pass "
+                           "--from the local file")
+    target = workdir / (url.rsplit("/", 1)[-1] or f"{tool}-release")
     progress(f"downloading {url}")
     download(url, target, expected)
     return target
@@ -236,13 +238,6 @@ def _dotnet_install(staging: Path, env: Mapping[str, str], progress: Progress) -
         progress(f"no Z3 {pinned_z3_version()} bundled; the install must find one on PATH or via QED_Z3")
 
 
-def _validate(exe: Path, how: str, env: Mapping[str, str]) -> DafnyInstall:
-    try:
-        return check_dafny(exe, how, env, cache=None)
-    except UnusableToolchain as err:
-        raise ToolchainError(f"the new Dafny does not work: {err.cause}", fix=err.fix) from None
-
-
 def _swap_into_place(staging: Path, dest: Path) -> Path | None:
     """Rename `staging` to `dest`; an existing `dest` is moved aside first. Returns the moved-aside dir."""
     old: Path | None = None
@@ -259,14 +254,60 @@ def _swap_into_place(staging: Path, dest: Path) -> Path | None:
     return old
 
 
-def _replaceable(dest: Path) -> bool:
-    """True if `dest` is absent, an empty directory, or holds only `dafny/` (a previous install)."""
+def _replaceable(dest: Path, subdir: str) -> bool:
+    """True if `dest` is absent, an empty directory, or holds only `subdir/` (a previous install by qed)."""
     if not dest.exists() and not dest.is_symlink():
         return True
     if dest.is_symlink() or not dest.is_dir():
         return False
     names = {p.name for p in dest.iterdir()}
-    return names <= {"dafny"} and (not names or (dest / "dafny").is_dir())
+    return names <= {subdir} and (not names or (dest / subdir).is_dir())
+
+
+def install_staged(label: str, dest: Path, subdir: str, build: Callable[[Path], None],
+                   exe_in: Callable[[Path], Path], check: Checker[T], *, env: Mapping[str, str],
+                   progress: Progress) -> T:
+    """Install `label` into `dest` without ever leaving half an install: `build(staging)` fills a new folder
+    beside `dest` (download, unpack); the executable there (`exe_in(staging)`) must pass `check`; then the folder
+    is renamed into place and checked again where it lives (which also primes the probe cache), else the
+    previous install comes back. `dest` must be absent, empty, or hold only `subdir/` (an install by qed).
+    Staging folders that a killed install left behind are removed once they are a day old."""
+    how = f"qed install ({dest.parent})"
+    if not _replaceable(dest, subdir):
+        raise BadInput(f"{dest} exists and is not a {label} install made by qed (it would be replaced)",
+                       fix="pass --dest a new or empty directory")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BadInput(f"cannot create {dest.parent}: {err.strerror}", fix="pass --dest a writable directory") from None
+    _remove_stale(dest)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    old: Path | None = None
+    os.chmod(staging, 0o755)  # mkdtemp makes it 0700; it becomes the install dir
+    try:
+        build(staging)
+        progress(f"checking the new {label}")
+        try:
+            check(exe_in(staging), "new install", env, None)
+        except UnusableToolchain as err:
+            raise ToolchainError(f"the new {label} does not work: {err.cause}", fix=err.fix or "") from None
+        old = _swap_into_place(staging, dest)
+        try:
+            return check(exe_in(dest), how, env, ProbeCache.for_env(env))
+        except QedError as err:
+            shutil.rmtree(dest, ignore_errors=True)
+            if old is not None:
+                os.rename(old, dest)
+                old = None
+            raise ToolchainError(f"the new {label} does not work at {dest}: {err.cause}", fix=err.fix) from None
+    except OSError as err:
+        raise ToolchainError(f"installing {label} into {dest} failed: {err}",
+                             fix="check free space and permissions, or pass --dest DIR") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_stale(dest: Path, max_age_s: float = 86400.0) -> None:
@@ -315,44 +356,16 @@ def install_dafny(
             return check_dafny(_dafny_exe(dest), how, env, ProbeCache.for_env(env))
         except UnusableToolchain:
             pass  # broken or outdated: reinstall
-    if not _replaceable(dest):
-        raise BadInput(f"{dest} exists and is not a Dafny install made by qed (it would be replaced)",
-                       fix="pass --dest a new or empty directory")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise BadInput(f"cannot create {dest.parent}: {err.strerror}", fix="pass --dest a writable directory") from None
-    _remove_stale(dest)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    old: Path | None = None
-    os.chmod(staging, 0o755)  # mkdtemp makes it 0700; it becomes the install dir
-    try:
-        dotnet = source is None and use_dotnet is not False and which("dotnet", env) is not None
-        if dotnet:
+
+    def build(staging: Path) -> None:
+        if source is None and use_dotnet is not False and which("dotnet", env) is not None:
             _dotnet_install(staging, env, progress)
-        else:
-            download_dir = staging / "download"
-            download_dir.mkdir()
-            archive = _fetch_zip(source, expected, download_dir, progress)
-            progress(f"unpacking {archive.name}")
-            _unpack(archive, staging)
-            shutil.rmtree(download_dir)
-        progress("checking the new Dafny")
-        _validate(_dafny_exe(staging), "new install", env)
-        old = _swap_into_place(staging, dest)
-        try:  # it must still work where it now lives (this also primes the probe cache for `qed verify`)
-            return check_dafny(_dafny_exe(dest), how, env, ProbeCache.for_env(env))
-        except QedError as err:
-            shutil.rmtree(dest, ignore_errors=True)
-            if old is not None:
-                os.rename(old, dest)
-                old = None
-            raise ToolchainError(f"the new Dafny does not work at {dest}: {err.cause}", fix=err.fix) from None
-    except OSError as err:
-        raise ToolchainError(f"installing Dafny into {dest} failed: {err}",
-                             fix="check free space and permissions, or pass --dest DIR") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-        if old is not None and old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+            return
+        download_dir = staging / "download"
+        download_dir.mkdir()
+        archive = fetch_archive("dafny", "Dafny", source, expected, download_dir, progress, no_asset_fix=_NO_DAFNY_ZIP)
+        progress(f"unpacking {archive.name}")
+        _unpack(archive, staging)
+        shutil.rmtree(download_dir)
+
+    return install_staged("Dafny", dest, "dafny", build, _dafny_exe, check_dafny, env=env, progress=progress)

@@ -17,17 +17,13 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
-import urllib.parse
 from pathlib import Path
 from typing import Callable, Mapping
 
-from verifier.errors import BadInput, QedError, ToolchainError, UnusableToolchain
+from verifier.errors import BadInput, UnusableToolchain
 
-from .fstar import FStarInstall, check_fstar, fstar_exe_in, fstar_install_root, pinned_fstar_version
-from .install import _check_hex, _is_url, _remove_stale, _swap_into_place, _verify_sha256, download
-from .manifest import load_manifest
-from .paths import platform_key
+from .fstar import FStarInstall, check_fstar, fstar_exe_in, fstar_install_root
+from .install import _check_hex, fetch_archive, install_staged
 from .probe import ProbeCache
 from .ziputil import MAX_UNPACKED_BYTES, safe_extract
 
@@ -92,41 +88,6 @@ def safe_untar(archive: Path, target: Path) -> None:
             tf.extractall(root, members=members)
 
 
-def _pinned_asset():
-    plat = platform_key()
-    asset = load_manifest().get("fstar").release_for(plat)
-    if asset is None or not asset.url:
-        raise ToolchainError(f"F* {pinned_fstar_version()} has no pinned release archive for {plat}",
-                             fix="download the release for your platform and pass --from ARCHIVE")
-    return asset
-
-
-def _fetch(source: str | None, sha256: str | None, workdir: Path, progress: Progress) -> Path:
-    spec = load_manifest().get("fstar")
-    if source is not None and not _is_url(source):
-        local = Path(source).expanduser()
-        if not local.is_file():
-            raise BadInput(f"no such file: {source}", fix="pass --from an existing F* release archive")
-        if sha256:
-            _verify_sha256(local, sha256, str(local))
-        return local.absolute()
-    if source is None:
-        asset = _pinned_asset()
-        url, expected = asset.url, sha256 or asset.sha256
-    else:
-        url = source
-        pinned = spec.asset_by_filename(urllib.parse.urlparse(source).path.rsplit("/", 1)[-1])
-        expected = sha256 or (pinned.sha256 if pinned else None)
-    if not expected:
-        raise BadInput(f"no checksum is known for {url}, so a download cannot be verified",
-                       fix="pass --sha256 HEX (from the release page), or download the archive yourself and pass "
-                           "--from the local file")
-    target = workdir / (url.rsplit("/", 1)[-1] or "fstar.tar.gz")
-    progress(f"downloading {url}")
-    download(url, target, expected)
-    return target
-
-
 def _unpack(archive: Path, staging: Path) -> Path:
     """Unpack into `staging/unpacked` and move the F* root (the folder holding `bin/fstar.exe`) to
     `staging/fstar`."""
@@ -152,15 +113,6 @@ def _unpack(archive: Path, staging: Path) -> Path:
     return home
 
 
-def _replaceable(dest: Path) -> bool:
-    if not dest.exists() and not dest.is_symlink():
-        return True
-    if dest.is_symlink() or not dest.is_dir():
-        return False
-    names = {p.name for p in dest.iterdir()}
-    return names <= {"fstar"}
-
-
 def install_fstar(source: str | None = None, dest: Path | None = None, sha256: str | None = None, *,
                   env: Mapping[str, str] = os.environ, force: bool = False,
                   progress: Progress = _quiet) -> FStarInstall:
@@ -175,43 +127,14 @@ def install_fstar(source: str | None = None, dest: Path | None = None, sha256: s
             return check_fstar(fstar_exe_in(dest), how, env, ProbeCache.for_env(env))
         except UnusableToolchain:
             pass
-    if not _replaceable(dest):
-        raise BadInput(f"{dest} exists and is not an F* install made by qed (it would be replaced)",
-                       fix="pass --dest a new or empty directory")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise BadInput(f"cannot create {dest.parent}: {err.strerror}", fix="pass --dest a writable directory") from None
-    _remove_stale(dest)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    os.chmod(staging, 0o755)
-    old: Path | None = None
-    try:
+
+    def build(staging: Path) -> None:
         download_dir = staging / "download"
         download_dir.mkdir()
-        archive = _fetch(source, expected, download_dir, progress)
+        archive = fetch_archive("fstar", "F*", source, expected, download_dir, progress,
+                                no_asset_fix="download the F* release for your platform and pass --from ARCHIVE")
         progress(f"unpacking {archive.name}")
         _unpack(archive, staging)
         shutil.rmtree(download_dir, ignore_errors=True)
-        progress("checking the new F*")
-        try:
-            check_fstar(fstar_exe_in(staging), "new install", env, None)
-        except UnusableToolchain as err:
-            raise ToolchainError(f"the archive's F* cannot be used: {err.cause}", fix=err.fix or "") from None
-        old = _swap_into_place(staging, dest)
-        try:
-            return check_fstar(fstar_exe_in(dest), how, env, ProbeCache.for_env(env))
-        except QedError as err:
-            shutil.rmtree(dest, ignore_errors=True)
-            if old is not None:
-                os.rename(old, dest)
-                old = None
-            raise ToolchainError(f"the new F* does not work at {dest}: {err.cause}", fix=err.fix) from None
-    except OSError as err:
-        raise ToolchainError(f"installing F* into {dest} failed: {err}",
-                             fix="check free space and permissions, or pass --dest DIR") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-        if old is not None and old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+
+    return install_staged("F*", dest, "fstar", build, fstar_exe_in, check_fstar, env=env, progress=progress)
