@@ -90,6 +90,29 @@ class SourceSyntax:
     preamble: str
 
 
+@dataclass(frozen=True)
+class CheckTexts:
+    """The exact texts one check judges, read once before the verifier starts and judged after it: the
+    candidate, and its contract (implement mode) or the program it annotates (annotate mode)."""
+
+    file: Path
+    shown: str
+    source: str
+    spec: Path | None = None
+    spec_source: str | None = None
+    program: Path | None = None
+    program_source: str | None = None
+
+    @property
+    def given(self) -> tuple[str | None, str | None]:
+        """(text, path) of what the candidate is compared with: the contract, or the program to annotate."""
+        if self.spec_source is not None:
+            return self.spec_source, str(self.spec)
+        if self.program_source is not None:
+            return self.program_source, str(self.program)
+        return None, None
+
+
 def read_exact_source(path: Path, what: str, kind: str) -> str:
     """Read a source file as UTF-8, exactly (no newline translation: the guard must read what the verifier reads),
     or raise BadInput naming the problem and the fix. `kind` names the files expected (`a .dfy file`)."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from backends.base import CheckTexts as Texts
 from verifier.errors import BadInput
 from verifier.models import (
     Diagnostic,
@@ -42,28 +42,6 @@ from .syntax import outline
 _STATIC = {DiagnosticKind.parse, DiagnosticKind.resolution}
 _LIMITS = {DiagnosticKind.resource_limit, DiagnosticKind.timeout}
 SORRY_RULE = "QED-L121"
-
-
-@dataclass(frozen=True)
-class Texts:
-    """The exact texts one check judges."""
-
-    file: Path
-    shown: str
-    source: str
-    spec: Path | None = None
-    spec_source: str | None = None
-    program: Path | None = None
-    program_source: str | None = None
-
-    @property
-    def given(self) -> tuple[str | None, str | None]:
-        """(text, path) of what the candidate is compared with: the contract, or the program to annotate."""
-        if self.spec_source is not None:
-            return self.spec_source, str(self.spec)
-        if self.program_source is not None:
-            return self.program_source, str(self.program)
-        return None, None
 
 
 def guard(t: Texts) -> IntegrityReport:
