@@ -202,6 +202,14 @@ def _guard_end(toks: list[Token], i: int, hi: int) -> int:
     return hi
 
 
+def _shift_bound(src, toks, first, end, add, deltas) -> None:
+    """Off-by-one mutants of the bound spanning tokens `first` .. `end - 1`."""
+    a, b = toks[first].offset, toks[end - 1].end
+    text = src[a:b]
+    for d in deltas:
+        add("off_by_one", a, b, f"({text} {d})", toks[first].line, f"bound `{text}` -> `{text} {d}`")
+
+
 def _loop_bounds(src, toks, i, hi, proof, add) -> None:
     end = _guard_end(toks, i, hi)
     for j in range(i, end):
@@ -210,10 +218,7 @@ def _loop_bounds(src, toks, i, hi, proof, add) -> None:
             k = _atom_end(toks, j + 1, end)
             if k is None or k > end:
                 continue
-            a, b = toks[j + 1].offset, toks[k - 1].end
-            text = src[a:b]
-            for d in ("- 1", "+ 1"):
-                add("off_by_one", a, b, f"({text} {d})", toks[j + 1].line, f"bound `{text}` -> `{text} {d}`")
+            _shift_bound(src, toks, j + 1, k, add, ("- 1", "+ 1"))
 
 
 def _for_bounds(src, toks, i, hi, add) -> None:
@@ -228,10 +233,7 @@ def _for_bounds(src, toks, i, hi, add) -> None:
             e = _atom_end(toks, k + 1, end) if k + 1 < end else None
             if e is None:
                 continue
-            a, b = toks[k + 1].offset, toks[e - 1].end
-            text = src[a:b]
-            for d in ("+ 1", "- 1"):
-                add("off_by_one", a, b, f"({text} {d})", toks[k + 1].line, f"bound `{text}` -> `{text} {d}`")
+            _shift_bound(src, toks, k + 1, e, add, ("+ 1", "- 1"))
 
 
 def _branches(src, toks, i, hi, add) -> None:
