@@ -621,13 +621,18 @@ class _Parser:
             self.problems.append(f"line {d.start_line}: members of {d.name} are not closed")
         d.body = (d.header_end, self.i)
 
-    def class_(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
+    def type_head(self, attrs: list[Attribute]) -> tuple[list[Attribute], str, int]:
+        """After a type keyword (`class`, `datatype`, `type`, ...): its attributes, its name ("" when missing) and
+        where its signature starts."""
         self.i += 1
         attrs = attrs + self.brace_attributes()
         name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
         if name:
             self.i += 1
-        sig_start = self.i
+        return attrs, name, self.i
+
+    def class_(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
+        attrs, name, sig_start = self.type_head(attrs)
         while self.i < self.n and not self.is_op("{") and not self.is_op("}"):
             if self.is_op("("):
                 self.skip_group()
@@ -643,12 +648,7 @@ class _Parser:
         return d
 
     def datatype(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
-        self.i += 1
-        attrs = attrs + self.brace_attributes()
-        name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
-        if name:
-            self.i += 1
-        sig_start = self.i
+        attrs, name, sig_start = self.type_head(attrs)
         self.skip_type_params()
         ctors: list[Decl] = []
         if self.is_op("="):
@@ -685,12 +685,7 @@ class _Parser:
         return d
 
     def typedecl(self, kw, prefix, mods, attrs, start, container, parent) -> Decl:
-        self.i += 1
-        attrs = attrs + self.brace_attributes()
-        name = self.text() if self.kind() in (IDENT, KEYWORD) else ""
-        if name:
-            self.i += 1
-        sig_start = self.i
+        attrs, name, sig_start = self.type_head(attrs)
         while self.is_op("("):  # type parameter characteristics, e.g. type T(==)
             self.skip_group()
         self.skip_type_params()
