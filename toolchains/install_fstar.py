@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
-import tarfile
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -25,7 +23,7 @@ from verifier.errors import BadInput, UnusableToolchain
 from .fstar import FStarInstall, check_fstar, fstar_exe_in, fstar_install_root
 from .install import _check_hex, fetch_archive, install_staged
 from .probe import ProbeCache
-from .ziputil import MAX_UNPACKED_BYTES, safe_extract
+from .ziputil import safe_extract, safe_untar
 
 Progress = Callable[[str], None]
 
@@ -34,58 +32,6 @@ __all__ = ["install_fstar", "safe_untar"]
 
 def _quiet(_: str) -> None:
     pass
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
-def _unsafe(name: str, archive: Path) -> BadInput:
-    return BadInput(f"unsafe entry {name!r} in {archive}: it would be written outside the install directory",
-                    fix="use an official F* release archive")
-
-
-def safe_untar(archive: Path, target: Path) -> None:
-    """Extract a tar archive into `target`, refusing absolute names, `..`, links that point outside, device
-    files and archives that unpack to more than 4 GiB (BadInput)."""
-    root = target.resolve()
-    try:
-        tf = tarfile.open(archive)
-    except (tarfile.TarError, OSError) as err:
-        raise BadInput(f"{archive} is not a readable tar archive ({err})",
-                       fix="pass --from an F* release .tar.gz (or .zip on Windows)") from None
-    total = 0
-    with tf:
-        members = tf.getmembers()
-        for m in members:
-            name = m.name.replace("\\", "/")
-            parts = [p for p in name.split("/") if p not in ("", ".")]
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise _unsafe(m.name, archive)
-            dest = root.joinpath(*parts) if parts else root
-            if not _inside(dest.resolve(), root):
-                raise _unsafe(m.name, archive)
-            if m.issym() or m.islnk():
-                link = m.linkname
-                base = dest.parent if m.issym() else root
-                if os.path.isabs(link) or not _inside((base / link).resolve(), root):
-                    raise _unsafe(f"{m.name} -> {link}", archive)
-            elif not (m.isfile() or m.isdir()):
-                raise _unsafe(m.name, archive)
-            total += max(m.size, 0)
-            if total > MAX_UNPACKED_BYTES:
-                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
-                               fix="use an official F* release archive")
-        for m in members:
-            m.mode = (m.mode | stat.S_IRUSR | stat.S_IWUSR) & 0o777
-        if hasattr(tarfile, "data_filter"):
-            tf.extractall(root, members=members, filter="data")
-        else:  # the members were checked above
-            tf.extractall(root, members=members)
 
 
 def _unpack(archive: Path, staging: Path) -> Path:

@@ -1,10 +1,11 @@
-"""Safe zip extraction for toolchain archives: no entry may escape the target, Unix modes are restored."""
+"""Safe extraction of toolchain archives (zip and tar): no entry may escape the target, Unix modes are restored."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import stat
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def _inside(path: Path, root: Path) -> bool:
 def _unsafe(name: str, archive: Path) -> BadInput:
     return BadInput(
         f"unsafe entry {name!r} in {archive}: it would be written outside the install directory",
-        fix="use an official Dafny release zip",
+        fix="use an official release archive of the toolchain",
     )
 
 
@@ -79,3 +80,42 @@ def make_executable(path: Path) -> None:
     """Add execute bits wherever `path` has read bits (for archives made without Unix modes)."""
     mode = path.stat().st_mode
     os.chmod(path, mode | ((mode & 0o444) >> 2))
+
+
+def safe_untar(archive: Path, target: Path) -> None:
+    """Extract a tar archive into `target`, refusing absolute names, `..`, links that point outside, device
+    files and archives that unpack to more than 4 GiB (BadInput)."""
+    root = target.resolve()
+    try:
+        tf = tarfile.open(archive)
+    except (tarfile.TarError, OSError) as err:
+        raise BadInput(f"{archive} is not a readable tar archive ({err})",
+                       fix="pass --from an F* release .tar.gz (or .zip on Windows)") from None
+    total = 0
+    with tf:
+        members = tf.getmembers()
+        for m in members:
+            name = m.name.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise _unsafe(m.name, archive)
+            dest = root.joinpath(*parts) if parts else root
+            if not _inside(dest.resolve(), root):
+                raise _unsafe(m.name, archive)
+            if m.issym() or m.islnk():
+                link = m.linkname
+                base = dest.parent if m.issym() else root
+                if os.path.isabs(link) or not _inside((base / link).resolve(), root):
+                    raise _unsafe(f"{m.name} -> {link}", archive)
+            elif not (m.isfile() or m.isdir()):
+                raise _unsafe(m.name, archive)
+            total += max(m.size, 0)
+            if total > MAX_UNPACKED_BYTES:
+                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
+                               fix="use an official F* release archive")
+        for m in members:
+            m.mode = (m.mode | stat.S_IRUSR | stat.S_IWUSR) & 0o777
+        if hasattr(tarfile, "data_filter"):
+            tf.extractall(root, members=members, filter="data")
+        else:  # the members were checked above
+            tf.extractall(root, members=members)
