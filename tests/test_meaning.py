@@ -418,6 +418,17 @@ def test_unresolved_candidate_and_program(dafny_install, store, tmp_path):
         _run(dafny_install, store, tmp_path, BV.replace("255", "z"), BV)
 
 
+
+@pytest.mark.dafny
+def test_a_program_dafny_does_not_resolve_is_bad_input_even_when_the_guard_refuses_the_answer(dafny_backend, write):
+    """A hint remover that cut a statement in half leaves a program Dafny does not resolve; its ground truth then
+    differs in code tokens too. The task is broken, not the answer: bad input naming the program, not QED-E201."""
+    from tests.conftest import check
+
+    broken = BV.replace("  r := (x + 1) as int;\n", "  r := (x + 1)\n    as int + ;\n")
+    with pytest.raises(BadInput, match="program .*broken.dfy does not resolve"):
+        check(dafny_backend, write("answer.dfy", BV), program=write("broken.dfy", broken))
+
 @pytest.mark.dafny
 def test_program_view_is_cached_and_candidate_pays_alone(dafny_install, cache_dir, tmp_path):
     own = Store(cache_dir)

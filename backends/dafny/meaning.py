@@ -310,6 +310,16 @@ class PendingMeaning:
         self._program.cancel()
         self._candidate.cancel()
 
+    def check_program(self) -> None:
+        """Stop the candidate's side and wait for the program's alone: raises `BadInput` when the given program
+        does not resolve (no candidate can be judged against it: the task is broken, not the answer)."""
+        self._candidate.cancel()
+        try:
+            _require_resolved(self._program.view(), str(self.program_file))
+        except BaseException:
+            self.cancel()
+            raise
+
     def result(self) -> list[IntegrityViolation]:
         """The violations (empty: Dafny reads the candidate's code and contract as it reads the program's).
         Raises `BadInput` when the given program itself does not resolve."""
@@ -339,10 +349,7 @@ def start_meaning_check(install: Any, program: Path, program_source: str, candid
 def compare(pv: View, cv: View, candidate_file: str, program_file: str,
             candidate_source: str) -> list[IntegrityViolation]:
     """Apply the decision table of this module's docstring to two views."""
-    if pv.status == "unresolved":
-        first = pv.errors[0] if pv.errors else "errors"
-        raise BadInput(f"program {program_file} does not resolve ({first})",
-                       fix="the program to annotate must be valid Dafny: `dafny resolve` must accept it")
+    _require_resolved(pv, program_file)
     members = _Members(candidate_source)
 
     def bad(rule: str, message: str, member: str | None = None) -> IntegrityViolation:
@@ -371,6 +378,13 @@ def compare(pv: View, cv: View, candidate_file: str, program_file: str,
             out += _compare_compiled(pv, cv, bad, members)
     out += _compare_resolved(pv, cv, candidate_file, program_file, bad, {v.member for v in out if v.member})
     return out
+
+
+def _require_resolved(pv: View, program_file: str) -> None:
+    if pv.status == "unresolved":
+        first = pv.errors[0] if pv.errors else "errors"
+        raise BadInput(f"program {program_file} does not resolve ({first})",
+                       fix="the program to annotate must be valid Dafny: `dafny resolve` must accept it")
 
 
 def _compare_compiled(pv: View, cv: View, bad, members: "_Members") -> list[IntegrityViolation]:

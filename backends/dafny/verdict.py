@@ -95,12 +95,14 @@ def program_escapes(violations: list[IntegrityViolation], program_source: str, p
 
 def meaning_violations(meaning, g: Guarded, shown: str) -> list[IntegrityViolation]:
     """The meaning check's findings (`meaning.PendingMeaning`), shown against the candidate's displayed name.
-    When the annotate guard already refused the text, the meaning check is stopped: its findings would only
-    repeat the same change."""
+    When the annotate guard already refused the text, the candidate's side is stopped (its findings would only
+    repeat the same change), but the program's is still awaited: a program Dafny does not resolve is bad input
+    (`BadInput`), never the candidate's violation (a hint remover that cut a statement in half makes every
+    answer look changed)."""
     from .annotate import RULES_ANNOTATE
 
     if any(v.rule in RULES_ANNOTATE for v in g.violations):
-        meaning.cancel()
+        meaning.check_program()
         return []
     return [v.model_copy(update={"file": shown}) for v in meaning.result()]
 
