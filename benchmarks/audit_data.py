@@ -9,6 +9,8 @@ out in ../shared/benchmarks (or `$QED_BENCH_DATA`), never copied into the projec
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-_IMPLS = Path(tempfile.mkdtemp(prefix="qed-audit-impls-"))
+_IMPLS = Path(tempfile.mkdtemp(prefix="qed-audit-impls-"))  # reference implementations, as files for `--impl`
+atexit.register(shutil.rmtree, _IMPLS, True)
 
 
 @dataclass

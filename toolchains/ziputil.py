@@ -41,7 +41,7 @@ def safe_extract(archive: Path, target: Path) -> None:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as err:
         raise BadInput(f"{archive} is not a readable zip file ({err})",
-                       fix="pass --from a Dafny release .zip") from None
+                       fix="pass --from the official release .zip of the toolchain") from None
     total = 0
     with zf:
         for info in zf.infolist():
