@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from backends.base import (
+from backends.audit_protocol import (
     BehaviourRun,
-    Capability,
     ContractAuditor,
     ContractMember,
     ContractQueries,
@@ -20,6 +19,7 @@ from backends.base import (
     Mutant,
     MutantCheck,
 )
+from backends.base import Capability
 from backends.dafny.audit.calls import array_hints, generated_inputs, other_values, parse_call
 from backends.dafny.audit.mutate import mutants
 from backends.dafny.audit.queries import counterexample_value
@@ -185,7 +185,7 @@ class ScriptedBackend:
 
 
 def _check(k, status, **kw):
-    from backends.base import AuditExample
+    from backends.audit_protocol import AuditExample
 
     return ExampleCheck(AuditExample(k, f"F({k})", str(k)), "F", status, "detail", line=3, **kw)
 

@@ -223,6 +223,31 @@ def test_cached_outcomes_are_judged_by_the_current_classifier(dafny_backend, wri
     assert again.cached and again.diagnostics[0].warning_class == "other"
 
 
+def test_code_fingerprint_sees_every_root_file_or_folder(tmp_path):
+    """A root may be a folder (its `.py` files, `__pycache__` skipped) or one module (the Dafny backend's results
+    are keyed by `backends/base.py` too): editing either gives another fingerprint; bytecode does not."""
+    from verifier import cache
+
+    pkg, module = tmp_path / "pkg", tmp_path / "base.py"
+    (pkg / "sub" / "__pycache__").mkdir(parents=True)
+    (pkg / "sub" / "a.py").write_text("A = 1\n")
+    module.write_text("B = 1\n")
+
+    def fingerprint() -> str:
+        cache._FINGERPRINTS.clear()
+        cache._BY_ARGS.clear()
+        return cache.code_fingerprint(pkg, module)
+
+    first = fingerprint()
+    (pkg / "sub" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert fingerprint() == first
+    module.write_text("B = 22\n")
+    second = fingerprint()
+    assert second != first
+    (pkg / "sub" / "a.py").write_text("A = 22\n")
+    assert fingerprint() != second
+
+
 # ----------------------------------------------------------- what the contract itself causes is not blamed
 
 HONEST_PAIRS = Path(__file__).parent / "fixtures" / "dafny" / "honest"

@@ -1,7 +1,7 @@
 """`qed audit`: is a contract strong enough? Findings proved by the verifier, never guessed.
 
 `audit_contract(contract, examples, impl=..., mutants=N) -> AuditReport` asks the contract's backend (its
-`ContractAuditor`, Capability.contract_audit; see `backends.base`) and decides, per member to implement:
+`ContractAuditor`, Capability.contract_audit; see `backends.audit_protocol`) and decides, per member to implement:
 
 * `vacuous_precondition`: the verifier proved that no input satisfies the precondition;
 * `example_contradicts`: the precondition rejects an example's input, or the postcondition forbids its output
@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backends.base import AuditExample, Backend, Capability, ContractMember, ContractQueryRequest, ExampleCheck
+from backends.audit_protocol import AuditExample, ContractMember, ContractQueryRequest, ExampleCheck
+from backends.base import Backend, Capability
 from verifier.errors import BadInput
 
 __all__ = ["AuditReport", "Finding", "FindingKind", "MemberAudit", "audit_contract", "audit_schema", "exit_code",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ class Store:
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store `value`; a cache that cannot be written is skipped, never fatal."""
+        import tempfile  # only for writes: a cached answer never loads it
+
         path = self._path(namespace, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,12 +70,17 @@ def code_fingerprint(*roots: Path) -> str:
     if key not in _FINGERPRINTS:
         parts: list[str] = []
         for root in key:
+            if os.path.isfile(root):  # a single module (os.walk would yield nothing for it)
+                st = os.stat(root)
+                parts.append(f"{os.path.basename(root)}\0{st.st_size}\0{st.st_mtime_ns}")
+                continue
             for folder, dirs, files in os.walk(root):
                 dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                rel = folder[len(root) + 1:]  # os.walk's folders all start with `root` + separator
                 for name in sorted(files):
                     if name.endswith(".py"):
                         st = os.stat(os.path.join(folder, name))
-                        parts.append(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0{st.st_mtime_ns}")
+                        parts.append(f"{os.path.join(rel, name)}\0{st.st_size}\0{st.st_mtime_ns}")
         _FINGERPRINTS[key] = digest(*key, *parts)
     _BY_ARGS[roots] = _FINGERPRINTS[key]
     return _FINGERPRINTS[key]

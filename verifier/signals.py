@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-
-from verifier import procs
 
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 1.5  # the unwinding's budget before qed ends itself (the promise is "stopped within two seconds")
@@ -57,7 +56,7 @@ def _first(signum: int, frame: object) -> None:
     received = signum
     for sig in STOPPING:
         signal.signal(sig, _again)
-    procs.kill_all()
+    _kill_children()
     timer = threading.Timer(GRACE_S, _give_up, args=(signum,))
     timer.daemon = True
     timer.start()
@@ -70,9 +69,17 @@ def _again(signum: int, frame: object) -> None:
 
 def _give_up(signum: int) -> None:
     """End the process now: kill what is left, say so, exit 128 + signal."""
-    procs.kill_all()
+    _kill_children()
     try:
         os.write(2, f"qed: stopped by {signal.Signals(signum).name} (at once)\n".encode())
     except OSError:
         pass
     os._exit(128 + signum)
+
+
+def _kill_children() -> None:
+    # The process layer is imported only by code that starts processes (a cached answer never loads it):
+    # when it is not loaded, qed started nothing.
+    procs = sys.modules.get("verifier.procs")
+    if procs is not None:
+        procs.kill_all()

@@ -9,20 +9,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backends.base import BackendOptions
 from verifier import __version__ as qed_version
-from verifier import procs
 from verifier.cache import Store, digest
 from verifier.errors import ToolchainError
 
 from .cachefmt import CACHE_NAMESPACE, MAIN_PLACEHOLDER, relocate
 
 if TYPE_CHECKING:
+    import tempfile
+
+    from verifier import procs
+
     from .outcome import VerifierRun
 
 # .NET creates debugger pipes in /tmp for every process and leaves them behind when a run is killed.
@@ -130,6 +132,10 @@ class DafnyRunner:
                     return PendingRun(self, file, key, cached=run)
                 except ValueError:
                     pass  # an old or damaged entry: verify again
+        import tempfile  # the process layer and temporary folders: not loaded for a cached answer
+
+        from verifier import procs
+
         tmp = tempfile.TemporaryDirectory(prefix="qed-dafny-")
         log = Path(tmp.name) / "log.json" if subcommand == "verify" else None
         target = snapshot(file, source, Path(tmp.name))

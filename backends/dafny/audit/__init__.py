@@ -1,4 +1,4 @@
-"""`qed audit` for Dafny (Capability.contract_audit, `backends.base.ContractAuditor`).
+"""`qed audit` for Dafny (Capability.contract_audit, `backends.audit_protocol.ContractAuditor`).
 
   auditor.py   the `ContractAuditor` the backend returns: wires the modules below to the protocol
   queries.py   questions about the contract alone (vacuity, examples, witnesses), verified in one Dafny run

@@ -9,15 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from backends.base import (
+from backends.audit_protocol import (
     BehaviourRun,
-    CheckRequest,
     ContractAuditor,
     ContractQueries,
     ContractQueryRequest,
     Mutant,
     MutantCheck,
 )
+from backends.base import CheckRequest
 from verifier.models import DiagnosticKind, Verdict
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from backends.base import BehaviourRun
+from backends.audit_protocol import BehaviourRun
 from verifier import procs
 
 from ..pybuild.interface import Member, read_interface

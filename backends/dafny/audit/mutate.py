@@ -1,6 +1,6 @@
 """Mutants of an implementation's bodies: one small syntactic change each, on the executable code only.
 
-Operators (`backends.base.MUTATION_OPERATORS`):
+Operators (`backends.audit_protocol.MUTATION_OPERATORS`):
 
 * `arithmetic`: `+` <-> `-`, `*` -> `+`, `/` -> `*`, `%` -> `/`;
 * `comparison`: `<` -> `<=`/`>`, `<=` -> `<`, `>` -> `>=`/`<`, `>=` -> `>`, `==` <-> `!=`;
@@ -22,7 +22,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backends.base import Mutant
+from backends.audit_protocol import Mutant
 
 from ..syntax import IDENT, KEYWORD, NUMBER, OP, Token, outline
 

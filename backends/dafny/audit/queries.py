@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backends.base import AuditExample, ContractMember, ContractQueries, ContractQueryRequest, ExampleCheck
+from backends.audit_protocol import AuditExample, ContractMember, ContractQueries, ContractQueryRequest, ExampleCheck
 from verifier.errors import BadInput, ToolchainError
 from verifier.models import DiagnosticKind, Severity
 
