@@ -194,6 +194,7 @@ lemma {:induction false} Helper(n: nat)
   assert {:split_here} true;
   assert {:focus} n >= 0;
   assert forall k {:trigger k + 1} :: k + 1 > k;
+  assert exists w {:nowarn} :: w > n;  // {:nowarn}: the missing-trigger warning becomes an info message
 }
 
 ghost function {:fuel 3} Double(x: int): int { 2 * x }

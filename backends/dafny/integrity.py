@@ -115,7 +115,8 @@ ALLOWED_ATTRIBUTES = frozenset({
     "vcs_max_keep_going_splits", "timeLimit", "timeLimitMultiplier", "rlimit", "resource_limit", "focus",
     "split_here", "priority", "subsumption", "trigger", "induction", "fuel", "autotriggers", "opaque",
     "autoRevealDependencies", "disableNonlinearArithmetic", "tailrecursion", "nativeType", "print", "test",
-    "testEntry", "testInline", "error", "concurrent", "contradiction"})
+    "testEntry", "testInline", "error", "concurrent", "contradiction",
+    "nowarn", "inductionTrigger"})  # nowarn: a missing trigger is reported as info, not a warning
 #: May be added by the candidate to a spec member (proof performance only).
 PERF_ATTRIBUTES = frozenset({
     "isolate_assertions", "vcs_split_on_every_assert", "vcs_max_cost", "vcs_max_splits",
