@@ -28,11 +28,11 @@ from typing import Callable, Mapping, TypeVar
 from verifier.errors import BadInput, QedError, ToolchainError, UnusableToolchain
 from verifier.procs import run
 
+from .archives import make_executable, safe_extract
 from .discovery import DafnyInstall, check_dafny, pinned_dafny_version, pinned_z3_version
 from .manifest import ReleaseAsset, load_manifest
 from .paths import EXE, dafny_install_root, is_executable_file, platform_key, which
 from .probe import ProbeCache
-from .ziputil import make_executable, safe_extract
 
 DOWNLOAD_TIMEOUT_S = 60.0  # per network operation
 DOWNLOAD_DEADLINE_S = 1800.0  # whole download

@@ -20,10 +20,10 @@ from typing import Callable, Mapping
 
 from verifier.errors import BadInput, UnusableToolchain
 
+from .archives import safe_extract, safe_untar
 from .fstar import FStarInstall, check_fstar, fstar_exe_in, fstar_install_root
 from .install import _check_hex, fetch_archive, install_staged
 from .probe import ProbeCache
-from .ziputil import safe_extract, safe_untar
 
 Progress = Callable[[str], None]
 
