@@ -100,6 +100,24 @@ def test_mutants_never_touch_proof_and_carry_a_diff_and_a_line():
         assert PROGRAM.splitlines()[m.line - 1].strip() in before or m.operator == "swap_branches"
 
 
+def test_code_after_an_assert_by_block_or_a_calc_is_mutated_the_proof_is_not():
+    """`assert P by { ... }` and `calc { ... }` end at their closing brace (no `;`): the statement after them is
+    code to mutate; the proof itself is never touched."""
+    src = """method G(x: int) returns (r: int)
+  ensures r == x + 1
+{
+  assert x + 0 == x by { assert 0 + x == x; }
+  r := x + 1;
+  calc { x * 1; == x; }
+  r := r - 0;
+}
+"""
+    changed = [_changed_line(m) for m in mutants(src, ["G"], 200)]
+    assert any("r := x + 1;" in before for before, _ in changed)
+    assert any("r := r - 0;" in before for before, _ in changed)
+    assert not any("assert" in before or "calc" in before for before, _ in changed)
+
+
 def test_mutants_are_spread_over_operators_and_limited_per_member():
     few = mutants(PROGRAM, ["F"], 7)
     assert len(few) == 7 and len({m.operator for m in few}) == 7

@@ -66,43 +66,53 @@ def _proof_zones(toks: list[Token], lo: int, hi: int) -> list[bool]:
     while i < hi:
         t = toks[i]
         if t.kind in (KEYWORD, IDENT) and t.text in _LOOP_CLAUSES:
-            j, depth = i + 1, 0
-            while j < hi:
-                u = toks[j]
-                if u.kind == OP and u.text in "([":
-                    depth += 1
-                elif u.kind == OP and u.text in ")]":
-                    depth -= 1
-                elif depth == 0 and ((u.kind == OP and u.text == "{") or (u.kind in (KEYWORD, IDENT)
-                                                                          and u.text in _LOOP_CLAUSES)):
-                    break
-                j += 1
-            for k in range(i, j):
-                proof[k] = True
-            i = j
+            end = _clause_end(toks, i + 1, hi)  # up to the next clause or the loop body
+        elif t.kind in (KEYWORD, IDENT) and t.text in _PROOF_STMTS and _starts_statement(toks, i):
+            end = min(_statement_end(toks, i, hi) + 1, hi)
+        else:
+            i += 1
             continue
-        if t.kind in (KEYWORD, IDENT) and t.text in _PROOF_STMTS and _starts_statement(toks, i):
-            j, depth = i + 1, 0
-            while j < hi:
-                u = toks[j]
-                if u.kind == OP and u.text in "([":
-                    depth += 1
-                elif u.kind == OP and u.text in ")]":
-                    depth -= 1
-                elif u.kind == OP and u.text == "{" and depth == 0:
-                    j = _close(toks, j)
-                    if t.text in ("calc", "ghost") or toks[j - 1].text != "by":
-                        if t.text == "calc":
-                            break
-                elif u.kind == OP and u.text == ";" and depth == 0:
-                    break
-                j += 1
-            for k in range(i, min(j + 1, hi)):
-                proof[k] = True
-            i = j + 1
-            continue
-        i += 1
+        for k in range(i, end):
+            proof[k] = True
+        i = end
     return proof
+
+
+def _clause_end(toks: list[Token], j: int, hi: int) -> int:
+    """Where a loop clause starting before `j` ends: at the next clause or `{` outside brackets (or `hi`)."""
+    depth = 0
+    while j < hi:
+        u = toks[j]
+        if u.kind == OP and u.text in "([":
+            depth += 1
+        elif u.kind == OP and u.text in ")]":
+            depth -= 1
+        elif depth == 0 and ((u.kind == OP and u.text == "{") or (u.kind in (KEYWORD, IDENT)
+                                                                  and u.text in _LOOP_CLAUSES)):
+            break
+        j += 1
+    return j
+
+
+def _statement_end(toks: list[Token], i: int, hi: int) -> int:
+    """The index of the last token of the proof statement at `i`: its `;`, or the `}` that closes a `calc` or an
+    `assert ... by { }` (those end without `;`); braces of set displays are skipped."""
+    j, depth = i + 1, 0
+    while j < hi:
+        u = toks[j]
+        if u.kind == OP and u.text in "([":
+            depth += 1
+        elif u.kind == OP and u.text in ")]":
+            depth -= 1
+        elif u.kind == OP and u.text == "{" and depth == 0:
+            by_block = toks[j - 1].text == "by"
+            j = _close(toks, j)
+            if toks[i].text == "calc" or by_block:
+                return j
+        elif u.kind == OP and u.text == ";" and depth == 0:
+            return j
+        j += 1
+    return j
 
 
 def _starts_statement(toks: list[Token], i: int) -> bool:
