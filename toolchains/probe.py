@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
-
-from verifier.procs import run
 
 from .paths import cache_file
 
@@ -83,6 +80,8 @@ class ProbeCache:
             "fingerprint": fp,
             "result": {"version": result.version, "full_version": result.full_version, "output": result.output},
         }
+        import tempfile  # only when the probe cache is written (a cached answer never writes it)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".toolchains-", suffix=".json", dir=self.path.parent)
@@ -122,6 +121,8 @@ def probe_version(
         if hit is not None:
             return hit
     try:
+        from verifier.procs import run  # the process layer loads only when a toolchain is really probed
+
         res = run(argv, timeout=timeout, env=env, cwd=cwd)
     except OSError as err:
         return ProbeResult(ok=False, error=f"cannot run it ({err.strerror or err})")
