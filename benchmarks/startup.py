@@ -12,8 +12,8 @@ On N DafnyBench ground-truth programs (default 12, a fixed spread over the sorte
    FILE` runs a wrapper of `dafny` that logs when the Dafny process starts and ends; qed's own time is the
    process's wall time minus that lifetime, and (lifetime + qed's time) / lifetime is the ratio qed adds.
 
-Wall-clock times of whole processes (Python start-up included), measured with time.perf_counter around
-subprocess.run, with Python's bytecode cache on (PYTHONDONTWRITEBYTECODE is dropped from the children's
+Wall-clock times of whole processes (Python start-up included), from spawn to a blocking `waitpid`
+(`wall.timed_run`: no polling delay), with Python's bytecode cache on (PYTHONDONTWRITEBYTECODE is dropped from the children's
 environment and qed's modules are compiled first). Prints the figures; never asserts them.
 
     python benchmarks/startup.py [--count 12] [--repeat 3] [--dataset DIR] [--dafny PATH]
@@ -28,8 +28,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from wall import timed_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = REPO.parent / "shared" / "benchmarks" / "DafnyBench" / "DafnyBench" / "dataset" / "ground_truth"
@@ -43,10 +46,7 @@ def pick(dataset: Path, count: int) -> list[Path]:
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900,
-                   start_new_session=True)
-    return time.perf_counter() - t0
+    return timed_run(argv, env)[0]
 
 
 def pairs(a: list[str], b: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:

@@ -18,11 +18,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from wall import timed_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = REPO.parent / "shared" / "benchmarks" / "DafnyBench" / "DafnyBench" / "dataset" / "ground_truth"
@@ -38,10 +40,7 @@ def pick(dataset: Path, count: int) -> list[Path]:
 
 
 def timed(argv: list[str], env: dict[str, str], timeout: float = 900) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    p = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout,
-                       start_new_session=True)
-    return time.perf_counter() - t0, p.returncode
+    return timed_run(argv, env, timeout)
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from wall import timed_run  # noqa: E402
+
 DEFAULT_DATASET = REPO.parent / "shared" / "benchmarks" / "DafnyBench" / "DafnyBench" / "dataset" / "ground_truth"
 
 WRONG = """function AbsSpec(x: int): int {{ if x < 0 then -x else x }}
@@ -67,9 +70,7 @@ def recheck(files: list[Path], work: Path) -> None:
             raw_argv = [str(install.path), "verify", "--allow-warnings", *install.extra_args, str(f)]
 
             def raw() -> float:
-                t0 = time.perf_counter()
-                subprocess.run(raw_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-                return time.perf_counter() - t0
+                return timed_run(raw_argv, timeout=600)[0]
 
             def warm() -> float:
                 t0 = time.perf_counter()
