@@ -106,15 +106,18 @@ def test_code_after_an_assert_by_block_or_a_calc_is_mutated_the_proof_is_not():
     src = """method G(x: int) returns (r: int)
   ensures r == x + 1
 {
-  assert x + 0 == x by { assert 0 + x == x; }
+  assert x + 0 == x by { assert forall k {:trigger k + 0} :: k + 0 == k; }
   r := x + 1;
   calc { x * 1; == x; }
   r := r - 0;
+  var f := (i requires i >= 0 => i + 2);
+  r := r + 0;
 }
 """
     changed = [_changed_line(m) for m in mutants(src, ["G"], 200)]
     assert any("r := x + 1;" in before for before, _ in changed)
     assert any("r := r - 0;" in before for before, _ in changed)
+    assert any("r := r + 0;" in before for before, _ in changed)  # a lambda's `requires` ends with the lambda
     assert not any("assert" in before or "calc" in before for before, _ in changed)
 
 

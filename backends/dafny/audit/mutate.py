@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from backends.audit_protocol import Mutant
 
-from ..syntax import IDENT, KEYWORD, NUMBER, OP, Token, outline
+from ..syntax import ATTR_OPEN, IDENT, KEYWORD, NUMBER, OP, Token, outline
 
 _LOOP_CLAUSES = {"invariant", "decreases", "modifies", "reads", "ensures", "requires"}
 _PROOF_STMTS = {"assert", "assume", "expect", "reveal", "calc", "ghost", "print"}
@@ -46,11 +46,13 @@ class Edit:
 
 
 def _close(toks: list[Token], i: int) -> int:
-    """Index of the bracket closing toks[i] (or len(toks) - 1)."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    opening, closing, depth = toks[i].text, pairs[toks[i].text], 0
+    """Index of the bracket closing toks[i]: `(`, `[`, `{` or an attribute's `{:` (closed by `}`, so both open a
+    brace), or len(toks) - 1."""
+    closing = {"(": ")", "[": "]", "{": "}", "{:": "}"}[toks[i].text]
+    openers = ("{", "{:") if closing == "}" else (toks[i].text,)
+    depth = 0
     for j in range(i, len(toks)):
-        if toks[j].kind == OP and toks[j].text == opening:
+        if toks[j].kind in (OP, ATTR_OPEN) and toks[j].text in openers:
             depth += 1
         elif toks[j].kind == OP and toks[j].text == closing:
             depth -= 1
@@ -79,37 +81,34 @@ def _proof_zones(toks: list[Token], lo: int, hi: int) -> list[bool]:
 
 
 def _clause_end(toks: list[Token], j: int, hi: int) -> int:
-    """Where a loop clause starting before `j` ends: at the next clause or `{` outside brackets (or `hi`)."""
-    depth = 0
+    """Where a loop clause starting before `j` ends: at the next clause or `{` outside brackets (or `hi`), or at a
+    closer or `;` that is not its own (the clause of a lambda inside a statement: `(i requires 0 <= i => ...)`)."""
     while j < hi:
         u = toks[j]
-        if u.kind == OP and u.text in "([":
-            depth += 1
-        elif u.kind == OP and u.text in ")]":
-            depth -= 1
-        elif depth == 0 and ((u.kind == OP and u.text == "{") or (u.kind in (KEYWORD, IDENT)
-                                                                  and u.text in _LOOP_CLAUSES)):
+        if (u.kind == OP and u.text in "([") or u.kind == ATTR_OPEN:
+            j = _close(toks, j) + 1  # a bracketed part or an attribute (`{:trigger ...}`) belongs to the clause
+            continue
+        if u.kind == OP and u.text == ";":
+            return min(j + 1, hi)  # Dafny still accepts `invariant P;`
+        if (u.kind == OP and u.text in ("{", ")", "]", "}")) or (u.kind in (KEYWORD, IDENT)
+                                                               and u.text in _LOOP_CLAUSES):
             break
         j += 1
-    return j
+    return min(j, hi)
 
 
 def _statement_end(toks: list[Token], i: int, hi: int) -> int:
     """The index of the last token of the proof statement at `i`: its `;`, or the `}` that closes a `calc` or an
-    `assert ... by { }` (those end without `;`); braces of set displays are skipped."""
-    j, depth = i + 1, 0
+    `assert ... by { }` (those end without `;`); brackets and set displays are skipped whole."""
+    j = i + 1
     while j < hi:
         u = toks[j]
-        if u.kind == OP and u.text in "([":
-            depth += 1
-        elif u.kind == OP and u.text in ")]":
-            depth -= 1
-        elif u.kind == OP and u.text == "{" and depth == 0:
-            by_block = toks[j - 1].text == "by"
+        if (u.kind == OP and u.text in "([{") or u.kind == ATTR_OPEN:
+            ends_here = u.text == "{" and (toks[i].text == "calc" or toks[j - 1].text == "by")
             j = _close(toks, j)
-            if toks[i].text == "calc" or by_block:
+            if ends_here:
                 return j
-        elif u.kind == OP and u.text == ";" and depth == 0:
+        elif u.kind == OP and u.text == ";":
             return j
         j += 1
     return j
