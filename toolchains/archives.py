@@ -29,6 +29,24 @@ def _unsafe(name: str, archive: Path) -> BadInput:
     )
 
 
+def _entry_parts(raw: str, archive: Path) -> list[str]:
+    """The path parts of an archive entry's name; BadInput when it is absolute, has `..` or a drive."""
+    name = raw.replace("\\", "/")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+        raise _unsafe(raw, archive)
+    return parts
+
+
+def _add_size(total: int, size: int, archive: Path) -> int:
+    """`total + size`; BadInput once an archive unpacks to more than `MAX_UNPACKED_BYTES` (an archive bomb)."""
+    total += max(size, 0)
+    if total > MAX_UNPACKED_BYTES:
+        raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
+                       fix="use the toolchain's official release archive")
+    return total
+
+
 def safe_extract(archive: Path, target: Path) -> None:
     """Extract `archive` into `target` (which must exist).
 
@@ -45,10 +63,7 @@ def safe_extract(archive: Path, target: Path) -> None:
     total = 0
     with zf:
         for info in zf.infolist():
-            name = info.filename.replace("\\", "/")
-            parts = [p for p in name.split("/") if p not in ("", ".")]
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise _unsafe(info.filename, archive)
+            parts = _entry_parts(info.filename, archive)
             if not parts:
                 continue
             dest = root.joinpath(*parts)
@@ -65,10 +80,7 @@ def safe_extract(archive: Path, target: Path) -> None:
                     raise _unsafe(f"{info.filename} -> {link}", archive)
                 os.symlink(link, dest)
                 continue
-            total += info.file_size
-            if total > MAX_UNPACKED_BYTES:
-                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
-                               fix="use an official Dafny release zip")
+            total = _add_size(total, info.file_size, archive)
             with zf.open(info) as src, open(dest, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
             perm = stat.S_IMODE(mode)
@@ -95,10 +107,7 @@ def safe_untar(archive: Path, target: Path) -> None:
     with tf:
         members = tf.getmembers()
         for m in members:
-            name = m.name.replace("\\", "/")
-            parts = [p for p in name.split("/") if p not in ("", ".")]
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise _unsafe(m.name, archive)
+            parts = _entry_parts(m.name, archive)
             dest = root.joinpath(*parts) if parts else root
             if not _inside(dest.resolve(), root):
                 raise _unsafe(m.name, archive)
@@ -109,10 +118,7 @@ def safe_untar(archive: Path, target: Path) -> None:
                     raise _unsafe(f"{m.name} -> {link}", archive)
             elif not (m.isfile() or m.isdir()):
                 raise _unsafe(m.name, archive)
-            total += max(m.size, 0)
-            if total > MAX_UNPACKED_BYTES:
-                raise BadInput(f"{archive} unpacks to more than {MAX_UNPACKED_BYTES >> 30} GiB",
-                               fix="use an official F* release archive")
+            total = _add_size(total, m.size, archive)
         for m in members:
             m.mode = (m.mode | stat.S_IRUSR | stat.S_IWUSR) & 0o777
         if hasattr(tarfile, "data_filter"):
